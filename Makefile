@@ -1,0 +1,62 @@
+# The two commands a new user needs are `make run` and `make test` (see README.md, DEVELOPERS.md).
+# Everything they depend on is installed here: the virtual environment, Python packages pinned by
+# pyproject.toml and constraints.txt, and the Debian packages the tests start (PostgreSQL, Chromium).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint check-types unit integration e2e bench system-packages clean
+
+help:
+	@echo "make run    - install, migrate, load the demo once, serve http://127.0.0.1:8000"
+	@echo "make test   - install everything the tests need and run lint, types and the whole suite"
+	@echo "make lint / check-types / unit / integration / e2e / bench / clean"
+
+$(BIN)/python:
+	scripts/make-venv "$(PYTHON)" "$(VENV)"
+
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/backbone db upgrade
+	$(BIN)/backbone demo seed --if-empty
+	$(BIN)/backbone serve
+
+system-packages:
+	scripts/install-system-packages
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+check-types: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+test: $(VENV)/.installed-test system-packages lint check-types
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed-test
+	$(BIN)/pytest tests/unit tests/property $(PYTEST_ARGS)
+
+integration: $(VENV)/.installed-test system-packages
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+e2e: $(VENV)/.installed-test system-packages
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test system-packages
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

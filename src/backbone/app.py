@@ -1,0 +1,120 @@
+"""The FastAPI application factory. No app exists at import time: `create_app(container)` builds one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+import backbone
+from backbone import bootstrap, schema
+from backbone.bootstrap import Container
+from backbone.brokerage.endpoints import backoffice_router
+from backbone.errors import all_error_types
+from backbone.exchange.endpoints import market_router
+from backbone.middleware import RequestMiddleware
+from backbone.problems import install_problem_handlers, problem_response
+
+API_DESCRIPTION = """
+Backbone's HTTP API. Every error is RFC 9457 `application/problem+json` with a stable `code`;
+`GET /problems` lists them all.
+"""
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    owns_container = container is None
+    resolved = container or bootstrap.build()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_container:
+            resolved.close()
+
+    app = FastAPI(
+        title="Backbone",
+        version=backbone.__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url="/redoc",
+    )
+    app.state.container = resolved
+    app.add_middleware(RequestMiddleware)
+    install_problem_handlers(app)
+    _add_operations_routes(app)
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list[APIRouter]:
+    return [backoffice_router, market_router]
+
+
+def _add_operations_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers and is migrated")
+    def readyz(request: Request) -> Response:
+        container: Container = request.app.state.container
+        try:
+            container.database.ping()
+            current, head = schema.revisions(container.database.engine)
+        except Exception as error:
+            return problem_response(
+                request,
+                status=503,
+                code="server.not_ready",
+                title="Not ready",
+                detail=f"the database cannot be reached: {type(error).__name__}",
+            )
+        if current != head:
+            return problem_response(
+                request,
+                status=503,
+                code="server.not_migrated",
+                title="Not ready",
+                detail=f"the database is at {current}, the code expects {head}: run `backbone db upgrade`",
+            )
+        return JSONResponse({"status": "ready", "database_revision": current})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/problems", tags=["operations"], summary="Every problem type this API returns")
+    def problems() -> list[dict[str, Any]]:
+        return [
+            {
+                "type": f"/problems/{error.code}",
+                "code": error.code,
+                "title": error.title,
+                "status": error.status_code,
+            }
+            for error in all_error_types()
+        ]
+
+    @app.get("/problems/{code}", tags=["operations"], summary="One problem type")
+    def problem(code: str, request: Request) -> Response:
+        for error in all_error_types():
+            if error.code == code:
+                return JSONResponse(
+                    {
+                        "type": f"/problems/{code}",
+                        "code": code,
+                        "title": error.title,
+                        "status": error.status_code,
+                        "description": (error.__doc__ or error.title).strip(),
+                    }
+                )
+        return problem_response(
+            request, status=404, code="http.not_found", title="Not found", detail=f"no problem type {code!r}"
+        )

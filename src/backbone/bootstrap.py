@@ -1,0 +1,82 @@
+"""The composition root: the one place where settings become a database, a clock, ids and services.
+
+Tests build a container with a simulated clock and a throw-away database; `backbone serve` builds
+one from the environment. Nothing else constructs engines or reads settings.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from backbone.brokerage.service import Brokerage
+from backbone.config import Settings
+from backbone.exchange.instruments import Instrument, load_instruments
+from backbone.exchange.repository import upsert_instruments
+from backbone.kit.clock import Clock, SystemClock
+from backbone.kit.db import Database, make_engine
+from backbone.kit.ids import IdGenerator
+from backbone.ledger.domain import CASH
+from backbone.ledger.service import Ledger
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock
+    ids: IdGenerator
+    database: Database
+    ledger: Ledger
+    brokerage: Brokerage
+    operator_token: str
+    instruments: dict[str, Instrument] = field(default_factory=load_instruments)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+OPERATOR_TOKEN_FILE = "operator-token"  # noqa: S105 - a file name, not a secret
+
+
+def resolve_operator_token(settings: Settings) -> str:
+    """The back-office bearer token: from the settings, or generated once and kept under var/
+    (readable by its owner only) so that a developer can find it and a restart keeps it."""
+    if settings.operator_token is not None:
+        return settings.operator_token.get_secret_value()
+    path = settings.var_directory / OPERATOR_TOKEN_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def sync_reference_data(session: Session, container: Container) -> int:
+    """Bring the instrument table and the ledger's assets in line with the shipped master."""
+    instruments = container.instruments.values()
+    upsert_instruments(session, instruments)
+    assets = [(CASH, "cash", "Korean won"), *((item.code, "security", item.name_en) for item in instruments)]
+    return container.ledger.register_assets(session, assets)
+
+
+def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Container:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    engine = make_engine(
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.database_pool_size,
+    )
+    ids = IdGenerator(clock, node=settings.node_id)
+    ledger = Ledger(clock=clock, ids=ids)
+    return Container(
+        settings=settings,
+        clock=clock,
+        ids=ids,
+        database=Database(engine),
+        ledger=ledger,
+        brokerage=Brokerage(clock=clock, ids=ids, ledger=ledger),
+        operator_token=resolve_operator_token(settings),
+    )

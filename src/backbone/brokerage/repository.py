@@ -1,0 +1,245 @@
+"""Every brokerage query."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from backbone.brokerage.domain import (
+    Account,
+    AccountNumberFormat,
+    AccountStatus,
+    AccountType,
+    Customer,
+    Firm,
+)
+from backbone.brokerage.models import AccountRow, CustomerRow, FirmRow
+from backbone.kit.check import present
+
+
+def _firm(row: FirmRow) -> Firm:
+    return Firm(
+        id=row.id,
+        code=row.code,
+        name_ko=row.name_ko,
+        name_en=row.name_en,
+        account_number_format=AccountNumberFormat(row.account_number_pattern),
+        branch=row.branch,
+    )
+
+
+def _customer(row: CustomerRow) -> Customer:
+    return Customer(
+        id=row.id,
+        firm_id=row.firm_id,
+        customer_number=row.customer_number,
+        name=row.name,
+        birth_date=row.birth_date,
+        phone=row.phone,
+        email=row.email,
+        personal_identifier=row.personal_identifier,
+    )
+
+
+def _account(row: AccountRow, firm: Firm) -> Account:
+    return Account(
+        id=row.id,
+        firm=firm,
+        customer_id=row.customer_id,
+        number=row.number,
+        account_type=AccountType(row.account_type),
+        alias=row.alias,
+        status=AccountStatus(row.status),
+        opened_at=row.opened_at,
+    )
+
+
+# --- firms --------------------------------------------------------------------------------------
+
+
+def insert_firm(
+    session: Session,
+    *,
+    firm_id: int,
+    code: str,
+    name_ko: str,
+    name_en: str,
+    pattern: str,
+    branch: int,
+    created_at: datetime,
+) -> None:
+    session.execute(
+        insert(FirmRow).values(
+            id=firm_id,
+            code=code,
+            name_ko=name_ko,
+            name_en=name_en,
+            account_number_pattern=pattern,
+            branch=branch,
+            next_account_serial=1,
+            created_at=created_at,
+        )
+    )
+
+
+def firm_by_code(session: Session, code: str) -> Firm | None:
+    row = session.scalars(select(FirmRow).where(FirmRow.code == code)).first()
+    return None if row is None else _firm(row)
+
+
+def firm_by_id(session: Session, firm_id: int) -> Firm | None:
+    row = session.get(FirmRow, firm_id)
+    return None if row is None else _firm(row)
+
+
+def firms(session: Session) -> list[Firm]:
+    return [_firm(row) for row in session.scalars(select(FirmRow).order_by(FirmRow.code))]
+
+
+def firm_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(FirmRow)) or 0
+
+
+def take_account_serial(session: Session, firm_id: int) -> int:
+    """The next serial for this firm's accounts, taken atomically."""
+    serial = session.scalar(
+        update(FirmRow)
+        .where(FirmRow.id == firm_id)
+        .values(next_account_serial=FirmRow.next_account_serial + 1)
+        .returning(FirmRow.next_account_serial)
+    )
+    return int(present(serial, f"firm {firm_id} vanished while opening an account")) - 1
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+
+def insert_customer(
+    session: Session,
+    *,
+    customer_id: int,
+    firm_id: int,
+    customer_number: str,
+    name: str,
+    birth_date: date,
+    phone: str,
+    email: str | None,
+    personal_identifier: str | None,
+    created_at: datetime,
+) -> None:
+    session.execute(
+        insert(CustomerRow).values(
+            id=customer_id,
+            firm_id=firm_id,
+            customer_number=customer_number,
+            name=name,
+            birth_date=birth_date,
+            phone=phone,
+            email=email,
+            personal_identifier=personal_identifier,
+            created_at=created_at,
+        )
+    )
+
+
+def customer_by_id(session: Session, customer_id: int) -> Customer | None:
+    row = session.get(CustomerRow, customer_id)
+    return None if row is None else _customer(row)
+
+
+def customers_of_firm(session: Session, firm_id: int) -> list[Customer]:
+    rows = session.scalars(
+        select(CustomerRow).where(CustomerRow.firm_id == firm_id).order_by(CustomerRow.customer_number)
+    )
+    return [_customer(row) for row in rows]
+
+
+def customers_by_personal_identifier(session: Session, personal_identifier: str) -> list[Customer]:
+    rows = session.scalars(
+        select(CustomerRow)
+        .where(CustomerRow.personal_identifier == personal_identifier)
+        .order_by(CustomerRow.id)
+    )
+    return [_customer(row) for row in rows]
+
+
+def customer_count(session: Session, firm_id: int) -> int:
+    return (
+        session.scalar(select(func.count()).select_from(CustomerRow).where(CustomerRow.firm_id == firm_id))
+        or 0
+    )
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+def insert_account(
+    session: Session,
+    *,
+    account_id: int,
+    firm_id: int,
+    customer_id: int,
+    number: str,
+    account_type: AccountType,
+    alias: str,
+    opened_at: datetime,
+) -> None:
+    session.execute(
+        insert(AccountRow).values(
+            id=account_id,
+            firm_id=firm_id,
+            customer_id=customer_id,
+            number=number,
+            account_type=account_type.value,
+            alias=alias,
+            status=AccountStatus.ACTIVE.value,
+            opened_at=opened_at,
+        )
+    )
+
+
+def lock_accounts(session: Session, account_ids: list[int]) -> None:
+    """Serialise every money movement on these accounts until commit (row locks, in id order, on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises all writers)."""
+    session.execute(
+        select(AccountRow.id)
+        .where(AccountRow.id.in_(sorted(set(account_ids))))
+        .order_by(AccountRow.id)
+        .with_for_update()
+    ).all()
+
+
+def account_by_id(session: Session, account_id: int) -> Account | None:
+    row = session.get(AccountRow, account_id)
+    if row is None:
+        return None
+    firm = present(firm_by_id(session, row.firm_id), "an account's firm must exist (foreign key)")
+    return _account(row, firm)
+
+
+def account_by_number(session: Session, firm: Firm, number: str) -> Account | None:
+    row = session.scalars(
+        select(AccountRow).where(AccountRow.firm_id == firm.id, AccountRow.number == number)
+    ).first()
+    return None if row is None else _account(row, firm)
+
+
+def accounts_of_customer(session: Session, customer_id: int) -> list[Account]:
+    rows = list(
+        session.scalars(
+            select(AccountRow).where(AccountRow.customer_id == customer_id).order_by(AccountRow.id)
+        )
+    )
+    if not rows:
+        return []
+    firm = present(firm_by_id(session, rows[0].firm_id), "a customer's firm must exist (foreign key)")
+    return [_account(row, firm) for row in rows]
+
+
+def accounts_of_firm(session: Session, firm: Firm) -> list[Account]:
+    rows = session.scalars(
+        select(AccountRow).where(AccountRow.firm_id == firm.id).order_by(AccountRow.number)
+    )
+    return [_account(row, firm) for row in rows]

@@ -1,0 +1,178 @@
+"""API shapes of the brokerage back office. Separate from tables and from the domain: a field
+here is a promise to clients. Amounts in won are JSON integers; quantities of securities are
+decimal strings (so fractional shares are exact); a missing value is always `null`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from backbone.brokerage.domain import Account, AccountBalance, AccountType, Customer, Firm
+from backbone.kit.clock import SEOUL
+from backbone.kit.money import Quantity
+from backbone.ledger.domain import CASH, HistoryLine, Kind, Transfer
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FirmOut(Strict):
+    code: str
+    name_ko: str
+    name_en: str
+    account_number_pattern: str = Field(description="B branch, P product, N serial, C check digit")
+
+    @classmethod
+    def of(cls, firm: Firm) -> FirmOut:
+        return cls(
+            code=firm.code,
+            name_ko=firm.name_ko,
+            name_en=firm.name_en,
+            account_number_pattern=firm.account_number_format.pattern,
+        )
+
+
+class CustomerIn(Strict):
+    name: str = Field(min_length=1, max_length=60)
+    birth_date: date
+    phone: str = Field(min_length=10, max_length=13, examples=["010-1234-5678"])
+    email: str | None = Field(default=None, max_length=254)
+    personal_identifier: str | None = Field(default=None, min_length=88, max_length=88)
+
+
+class CustomerOut(Strict):
+    id: int
+    firm_code: str
+    customer_number: str
+    name: str
+
+    @classmethod
+    def of(cls, customer: Customer, firm_code: str) -> CustomerOut:
+        return cls(
+            id=customer.id, firm_code=firm_code, customer_number=customer.customer_number, name=customer.name
+        )
+
+
+class AccountIn(Strict):
+    account_type: AccountType = AccountType.GENERAL
+    alias: str = Field(default="", max_length=40)
+
+
+class AccountOut(Strict):
+    id: int
+    firm_code: str
+    number: str = Field(description="As the firm writes it, with separators")
+    account_type: AccountType
+    alias: str
+    status: str
+    opened_at: datetime
+
+    @classmethod
+    def of(cls, account: Account) -> AccountOut:
+        return cls(
+            id=account.id,
+            firm_code=account.firm.code,
+            number=account.display_number,
+            account_type=account.account_type,
+            alias=account.alias,
+            status=account.status.value,
+            opened_at=account.opened_at.astimezone(SEOUL),
+        )
+
+
+class CashMovementIn(Strict):
+    amount_won: StrictInt = Field(description="Whole won; must be positive", examples=[1_000_000])
+    memo: str = Field(default="", max_length=200)
+
+
+class TransferIn(Strict):
+    to_account: str = Field(description="The receiving account's number at the same firm")
+    asset: str = Field(default=CASH, description="KRW, or a 6-digit instrument code", max_length=32)
+    amount_won: StrictInt | None = Field(default=None, description="For KRW: whole won")
+    quantity: StrictInt | None = Field(default=None, description="For securities: whole shares")
+    memo: str = Field(default="", max_length=200)
+
+
+class TransferOut(Strict):
+    id: int
+    kind: Kind
+    occurred_at: datetime
+    idempotency_key: str
+    memo: str
+
+    @classmethod
+    def of(cls, transfer: Transfer) -> TransferOut:
+        return cls(
+            id=transfer.id,
+            kind=transfer.kind,
+            occurred_at=transfer.occurred_at.astimezone(SEOUL),
+            idempotency_key=transfer.idempotency_key,
+            memo=transfer.memo,
+        )
+
+
+class PositionOut(Strict):
+    instrument: str
+    quantity: str
+    available: str
+    held: str
+
+
+class BalanceOut(Strict):
+    account_id: int
+    cash_won: int = Field(description="예수금: all cash in the account today")
+    cash_available_won: int = Field(description="Cash not held for open orders")
+    cash_held_won: int = Field(description="Cash held for open buy orders")
+    withdrawable_won: int = Field(description="출금가능금액")
+    positions: list[PositionOut]
+
+    @classmethod
+    def of(cls, balance: AccountBalance) -> BalanceOut:
+        return cls(
+            account_id=balance.account_id,
+            cash_won=balance.cash_total,
+            cash_available_won=balance.cash_available,
+            cash_held_won=balance.cash_held,
+            withdrawable_won=balance.withdrawable,
+            positions=[
+                PositionOut(
+                    instrument=position.instrument,
+                    quantity=str(Quantity(position.total)),
+                    available=str(Quantity(position.available)),
+                    held=str(Quantity(position.held)),
+                )
+                for position in balance.positions
+            ],
+        )
+
+
+class TransactionOut(Strict):
+    transfer_id: int
+    occurred_at: datetime
+    kind: Kind
+    asset: str
+    amount_won: int | None = Field(description="For KRW: signed won into (+) or out of (-) the account")
+    quantity: str | None = Field(description="For securities: signed shares, as a decimal string")
+    memo: str
+    reference: str | None
+
+    @classmethod
+    def of(cls, line: HistoryLine) -> TransactionOut:
+        is_cash = line.asset == CASH
+        return cls(
+            transfer_id=line.transfer_id,
+            occurred_at=line.occurred_at.astimezone(SEOUL),
+            kind=line.kind,
+            asset=line.asset,
+            amount_won=line.amount if is_cash else None,
+            quantity=None if is_cash else str(Quantity(line.amount)),
+            memo=line.memo,
+            reference=line.reference,
+        )
+
+
+class TransactionPage(Strict):
+    items: list[TransactionOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null at the end")

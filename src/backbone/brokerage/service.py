@@ -1,0 +1,381 @@
+"""Brokerage use cases for firms, customers, accounts and their money. Services never commit.
+
+Cash and securities live in the ledger under the account's owner (`account:{id}`); deposits and
+withdrawals cross the firm's bank account (`firm:{id}` / bank), securities enter and leave through
+the depository. The ledger's floors are the last line of defence; the checks here come first so
+that a refusal says what a person needs to know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from backbone.brokerage import repository
+from backbone.brokerage.domain import (
+    DEPOSITORY_OWNER,
+    Account,
+    AccountBalance,
+    AccountNumberFormat,
+    AccountType,
+    Customer,
+    Firm,
+    Position,
+    check_firm_code,
+    firm_owner,
+)
+from backbone.brokerage.errors import (
+    AccountClosed,
+    ExceedsWithdrawable,
+    FirmAlreadyExists,
+    InvalidCustomerDetails,
+    SameAccount,
+    UnknownAccount,
+    UnknownCustomer,
+    UnknownFirm,
+    UnknownInstrument,
+)
+from backbone.kit.clock import Clock
+from backbone.kit.ids import IdGenerator
+from backbone.kit.money import Quantity, Won
+from backbone.kit.pagination import Page
+from backbone.ledger.domain import (
+    CASH,
+    AccountState,
+    HistoryLine,
+    Kind,
+    Leg,
+    Purpose,
+    Transfer,
+    TransferRequest,
+    check_amount,
+)
+from backbone.ledger.service import Ledger
+
+NAME_LENGTH_MAX = 60
+ALIAS_LENGTH_MAX = 40
+PERSONAL_IDENTIFIER_LENGTH = 88
+MEMO_LENGTH_MAX = 200
+
+
+class Brokerage:
+    def __init__(self, *, clock: Clock, ids: IdGenerator, ledger: Ledger) -> None:
+        self._clock = clock
+        self._ids = ids
+        self.ledger = ledger
+
+    # --- firms ----------------------------------------------------------------------------------
+
+    def register_firm(
+        self,
+        session: Session,
+        *,
+        code: str,
+        name_ko: str,
+        name_en: str,
+        account_number_pattern: str,
+        branch: int,
+    ) -> Firm:
+        check_firm_code(code)
+        number_format = AccountNumberFormat(account_number_pattern)
+        if not 0 <= branch < 10**number_format.branch_digits:
+            raise InvalidCustomerDetails(f"branch {branch} does not fit the pattern {account_number_pattern}")
+        if repository.firm_by_code(session, code) is not None:
+            raise FirmAlreadyExists(f"a firm with code {code} exists")
+        repository.insert_firm(
+            session,
+            firm_id=self._ids.next(),
+            code=code,
+            name_ko=name_ko,
+            name_en=name_en,
+            pattern=account_number_pattern,
+            branch=branch,
+            created_at=self._clock.now(),
+        )
+        return self.firm(session, code)
+
+    def firm(self, session: Session, code: str) -> Firm:
+        firm = repository.firm_by_code(session, code)
+        if firm is None:
+            raise UnknownFirm(f"no securities firm with code {code!r}")
+        return firm
+
+    def firms(self, session: Session) -> list[Firm]:
+        return repository.firms(session)
+
+    # --- customers ------------------------------------------------------------------------------
+
+    def register_customer(
+        self,
+        session: Session,
+        *,
+        firm_code: str,
+        name: str,
+        birth_date: date,
+        phone: str,
+        email: str | None = None,
+        personal_identifier: str | None = None,
+    ) -> Customer:
+        firm = self.firm(session, firm_code)
+        _check_customer_details(name, phone, personal_identifier)
+        customer_id = self._ids.next()
+        number = f"{firm.code[:2]}{repository.customer_count(session, firm.id) + 1:08d}"
+        repository.insert_customer(
+            session,
+            customer_id=customer_id,
+            firm_id=firm.id,
+            customer_number=number,
+            name=name.strip(),
+            birth_date=birth_date,
+            phone=phone,
+            email=email,
+            personal_identifier=personal_identifier,
+            created_at=self._clock.now(),
+        )
+        return self.customer(session, customer_id)
+
+    def customer(self, session: Session, customer_id: int) -> Customer:
+        customer = repository.customer_by_id(session, customer_id)
+        if customer is None:
+            raise UnknownCustomer(f"no customer {customer_id}")
+        return customer
+
+    def customers_by_personal_identifier(self, session: Session, personal_identifier: str) -> list[Customer]:
+        return repository.customers_by_personal_identifier(session, personal_identifier)
+
+    # --- accounts -------------------------------------------------------------------------------
+
+    def open_account(
+        self, session: Session, *, customer_id: int, account_type: AccountType, alias: str = ""
+    ) -> Account:
+        customer = self.customer(session, customer_id)
+        if len(alias) > ALIAS_LENGTH_MAX:
+            raise InvalidCustomerDetails(f"an alias has at most {ALIAS_LENGTH_MAX} characters")
+        firm = repository.firm_by_id(session, customer.firm_id)
+        if firm is None:
+            raise UnknownFirm(f"customer {customer_id}'s firm is unknown")
+        serial = repository.take_account_serial(session, firm.id)
+        number = firm.account_number_format.compose(
+            branch=firm.branch, product_code=account_type.product_code, serial=serial
+        )
+        account_id = self._ids.next()
+        repository.insert_account(
+            session,
+            account_id=account_id,
+            firm_id=firm.id,
+            customer_id=customer.id,
+            number=number,
+            account_type=account_type,
+            alias=alias,
+            opened_at=self._clock.now(),
+        )
+        return self.account(session, account_id)
+
+    def account(self, session: Session, account_id: int) -> Account:
+        account = repository.account_by_id(session, account_id)
+        if account is None:
+            raise UnknownAccount(f"no account {account_id}")
+        return account
+
+    def account_by_number(self, session: Session, firm_code: str, number: str) -> Account:
+        firm = self.firm(session, firm_code)
+        digits = firm.account_number_format.parse(number)
+        account = repository.account_by_number(session, firm, digits)
+        if account is None:
+            raise UnknownAccount(f"{firm.code} has no account {number}")
+        return account
+
+    def accounts_of_customer(self, session: Session, customer_id: int) -> list[Account]:
+        return repository.accounts_of_customer(session, customer_id)
+
+    def accounts_of_firm(self, session: Session, firm_code: str) -> list[Account]:
+        return repository.accounts_of_firm(session, self.firm(session, firm_code))
+
+    # --- money ----------------------------------------------------------------------------------
+
+    def deposit(
+        self, session: Session, *, account: Account, amount: Won, idempotency_key: str, memo: str = ""
+    ) -> Transfer:
+        """Cash arriving from the customer's bank (입금): the firm's bank account pays in."""
+        check_amount(amount.amount, "deposit")
+        _require_active(account)
+        bank = self._firm_bank(session, account.firm)
+        target = self._account_cash(session, account)
+        return self.ledger.transfer(
+            session,
+            TransferRequest(
+                idempotency_key=idempotency_key,
+                kind=Kind.DEPOSIT,
+                legs=(Leg(bank.id, CASH, -amount.amount), Leg(target.id, CASH, amount.amount)),
+                memo=_memo(memo),
+            ),
+        )
+
+    def withdraw(
+        self, session: Session, *, account: Account, amount: Won, idempotency_key: str, memo: str = ""
+    ) -> Transfer:
+        """Cash leaving to the customer's bank (출금), no more than is withdrawable."""
+        check_amount(amount.amount, "withdrawal")
+        _require_active(account)
+        repository.lock_accounts(session, [account.id])
+        if self.ledger.find_transfer(session, idempotency_key) is None:
+            withdrawable = self.withdrawable(session, account)
+            if amount.amount > withdrawable:
+                raise ExceedsWithdrawable(
+                    f"{amount} was asked for; {Won(withdrawable)} can be withdrawn",
+                    withdrawable=withdrawable,
+                )
+        bank = self._firm_bank(session, account.firm)
+        source = self._account_cash(session, account)
+        return self.ledger.transfer(
+            session,
+            TransferRequest(
+                idempotency_key=idempotency_key,
+                kind=Kind.WITHDRAWAL,
+                legs=(Leg(source.id, CASH, -amount.amount), Leg(bank.id, CASH, amount.amount)),
+                memo=_memo(memo),
+            ),
+        )
+
+    def transfer_between(
+        self,
+        session: Session,
+        *,
+        source: Account,
+        target: Account,
+        asset: str,
+        amount: int,
+        idempotency_key: str,
+        memo: str = "",
+    ) -> Transfer:
+        """Move cash (in won) or securities (in micro-units) from one account to another (대체)."""
+        check_amount(amount, "transfer amount")
+        if source.id == target.id:
+            raise SameAccount("the source and target accounts are the same")
+        _require_active(source)
+        _require_active(target)
+        repository.lock_accounts(session, [source.id, target.id])
+        if asset != CASH:
+            self._require_instrument(session, asset)
+        source_ledger = self.ledger.account(
+            session, owner=source.owner, asset=asset, purpose=Purpose.AVAILABLE
+        )
+        target_ledger = self.ledger.account(
+            session, owner=target.owner, asset=asset, purpose=Purpose.AVAILABLE
+        )
+        return self.ledger.transfer(
+            session,
+            TransferRequest(
+                idempotency_key=idempotency_key,
+                kind=Kind.TRANSFER,
+                legs=(Leg(source_ledger.id, asset, -amount), Leg(target_ledger.id, asset, amount)),
+                memo=_memo(memo),
+            ),
+        )
+
+    def deliver_securities(
+        self,
+        session: Session,
+        *,
+        account: Account,
+        instrument: str,
+        quantity: Quantity,
+        idempotency_key: str,
+        memo: str = "",
+    ) -> Transfer:
+        """Securities arriving from outside Backbone (입고), through the depository."""
+        check_amount(quantity.micro, "quantity")
+        _require_active(account)
+        self._require_instrument(session, instrument)
+        depository = self.ledger.account(
+            session, owner=DEPOSITORY_OWNER, asset=instrument, purpose=Purpose.ISSUANCE, minimum_balance=None
+        )
+        target = self.ledger.account(
+            session, owner=account.owner, asset=instrument, purpose=Purpose.AVAILABLE
+        )
+        return self.ledger.transfer(
+            session,
+            TransferRequest(
+                idempotency_key=idempotency_key,
+                kind=Kind.SECURITIES_IN,
+                legs=(
+                    Leg(depository.id, instrument, -quantity.micro),
+                    Leg(target.id, instrument, quantity.micro),
+                ),
+                memo=_memo(memo),
+            ),
+        )
+
+    def withdrawable(self, session: Session, account: Account) -> int:
+        """출금가능금액: cash not held for open orders. Unsettled trades reduce it further once the
+        order chain books them."""
+        return self.ledger.balance(session, account.owner, CASH).available
+
+    def balance(self, session: Session, account: Account) -> AccountBalance:
+        balances = self.ledger.balances(session, account.owner)
+        cash = balances.pop(CASH, None)
+        positions = tuple(
+            Position(instrument=asset, available=balance.available, held=balance.held)
+            for asset, balance in sorted(balances.items())
+            if balance.total != 0
+        )
+        return AccountBalance(
+            account_id=account.id,
+            cash_available=cash.available if cash else 0,
+            cash_held=cash.held if cash else 0,
+            withdrawable=self.withdrawable(session, account),
+            positions=positions,
+        )
+
+    def transactions(
+        self,
+        session: Session,
+        *,
+        account: Account,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Iterable[Kind] | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Page[HistoryLine]:
+        """거래내역: what moved in and out of the account, newest first."""
+        return self.ledger.history(
+            session, owner=account.owner, since=since, until=until, kinds=kinds, cursor=cursor, limit=limit
+        )
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _firm_bank(self, session: Session, firm: Firm) -> AccountState:
+        return self.ledger.account(
+            session, owner=firm_owner(firm.id), asset=CASH, purpose=Purpose.BANK, minimum_balance=None
+        )
+
+    def _account_cash(self, session: Session, account: Account) -> AccountState:
+        return self.ledger.account(session, owner=account.owner, asset=CASH, purpose=Purpose.AVAILABLE)
+
+    def _require_instrument(self, session: Session, code: str) -> None:
+        if code == CASH or not self.ledger.asset_exists(session, code):
+            raise UnknownInstrument(f"no instrument {code!r}")
+
+
+def _require_active(account: Account) -> None:
+    if not account.is_active:
+        raise AccountClosed(f"account {account.display_number} is closed")
+
+
+def _memo(memo: str) -> str:
+    if len(memo) > MEMO_LENGTH_MAX:
+        raise InvalidCustomerDetails(f"a memo has at most {MEMO_LENGTH_MAX} characters")
+    return memo
+
+
+def _check_customer_details(name: str, phone: str, personal_identifier: str | None) -> None:
+    if not 1 <= len(name.strip()) <= NAME_LENGTH_MAX:
+        raise InvalidCustomerDetails(f"a name has 1 to {NAME_LENGTH_MAX} characters")
+    digits = phone.replace("-", "")
+    if not (digits.isdigit() and digits.startswith("01") and 10 <= len(digits) <= 11):
+        raise InvalidCustomerDetails(f"{phone!r} is not a Korean mobile number (010-1234-5678)")
+    if personal_identifier is not None and len(personal_identifier) != PERSONAL_IDENTIFIER_LENGTH:
+        raise InvalidCustomerDetails(f"a personal identifier has {PERSONAL_IDENTIFIER_LENGTH} characters")

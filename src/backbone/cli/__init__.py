@@ -1,0 +1,32 @@
+"""The `backbone` command line (Typer). Each group lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from backbone.cli import database, demo, ledger, serve
+from backbone.errors import BackboneError
+
+app = typer.Typer(
+    name="backbone",
+    help="Backbone: a self-hostable capital-markets backbone.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(database.app, name="db")
+app.add_typer(demo.app, name="demo")
+app.add_typer(ledger.app, name="ledger")
+
+
+def main() -> None:
+    try:
+        app()
+    except BackboneError as error:
+        Console(stderr=True).print(
+            f"[bold red]error[/]: {error.title}: {error.detail} [dim]({error.code})[/]"
+        )
+        sys.exit(2)

@@ -1,0 +1,49 @@
+"""Settings, read from `BACKBONE_*` environment variables (or a `.env` file) with pydantic-settings.
+
+Every setting has a safe default for a single developer machine; production sets the secrets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIRECTORY = Path("var")
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIRECTORY / 'backbone.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BACKBONE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL. SQLite (the default, a file under ./var/) or postgresql+psycopg://…",
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="FULL survives power loss after every commit; NORMAL (WAL) may lose the last ones.",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = Field(default=True, description="JSON lines (for machines) or a readable console")
+    node_id: int = Field(default=0, ge=0, le=15, description="Distinct per process that writes ids")
+    var_directory: Path = VAR_DIRECTORY
+    operator_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the back-office API. Unset: one is generated under var/.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("BACKBONE_DATABASE_URL must name SQLite or PostgreSQL")
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; a bare postgresql:// would look for psycopg2.
+            return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value

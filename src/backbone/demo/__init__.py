@@ -1,0 +1,1 @@
+"""Demo data: deterministic firms, customers, accounts, deposits and holdings for `make run`."""

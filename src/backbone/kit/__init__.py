@@ -1,0 +1,1 @@
+"""Domain-agnostic building blocks: money, clock, ids, invariant checks, database, pagination, logs."""

@@ -1,0 +1,344 @@
+"""Every ledger query. Core SQL, not ORM objects: the write path must control statement order
+(legs before the transfer row that seals them) and must not carry an identity map's cost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from backbone.ledger.domain import (
+    AccountState,
+    HistoryLine,
+    HoldState,
+    Kind,
+    Leg,
+    Purpose,
+    Transfer,
+    TransferRequest,
+)
+from backbone.ledger.models import AccountRow, AssetRow, HoldMovementRow, HoldRow, LegRow, TransferRow
+
+_ACCOUNT_COLUMNS = (
+    AccountRow.id,
+    AccountRow.owner,
+    AccountRow.asset,
+    AccountRow.purpose,
+    AccountRow.balance,
+    AccountRow.minimum_balance,
+)
+
+
+def _account_state(row: Row[int, str, str, str, int, int | None]) -> AccountState:
+    account_id, owner, asset, purpose, balance, minimum = row
+    return AccountState(
+        id=account_id,
+        owner=owner,
+        asset=asset,
+        purpose=Purpose(purpose),
+        balance=balance,
+        minimum_balance=minimum,
+    )
+
+
+# --- assets -------------------------------------------------------------------------------------
+
+
+def asset_exists(session: Session, code: str) -> bool:
+    return session.scalar(select(AssetRow.code).where(AssetRow.code == code)) is not None
+
+
+def upsert_assets(session: Session, assets: Iterable[tuple[str, str, str]]) -> int:
+    """Add (code, kind, name) rows that are missing; names of existing ones are refreshed."""
+    rows = [{"code": code, "kind": kind, "name": name} for code, kind, name in assets]
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(AssetRow).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[AssetRow.code], set_={"name": statement.excluded.name}
+    )
+    session.execute(statement)
+    return len(rows)
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+def find_account(session: Session, owner: str, asset: str, purpose: Purpose) -> AccountState | None:
+    row = session.execute(
+        select(*_ACCOUNT_COLUMNS).where(
+            AccountRow.owner == owner, AccountRow.asset == asset, AccountRow.purpose == purpose.value
+        )
+    ).first()
+    return None if row is None else _account_state(row)
+
+
+def insert_account_if_missing(
+    session: Session,
+    *,
+    account_id: int,
+    owner: str,
+    asset: str,
+    purpose: Purpose,
+    minimum_balance: int | None,
+    created_at: datetime,
+) -> None:
+    values = {
+        "id": account_id,
+        "owner": owner,
+        "asset": asset,
+        "purpose": purpose.value,
+        "minimum_balance": minimum_balance,
+        "balance": 0,
+        "created_at": created_at,
+    }
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(AccountRow).values(values)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["owner", "asset", "purpose"]))
+
+
+def lock_accounts(session: Session, account_ids: Iterable[int]) -> dict[int, AccountState]:
+    """Read and lock accounts in id order (a fixed order, so two transfers cannot deadlock).
+    PostgreSQL takes row locks; SQLite's BEGIN IMMEDIATE already holds the database's write lock."""
+    rows = session.execute(
+        select(*_ACCOUNT_COLUMNS)
+        .where(AccountRow.id.in_(sorted(set(account_ids))))
+        .order_by(AccountRow.id)
+        .with_for_update()
+    ).all()
+    return {state.id: state for state in map(_account_state, rows)}
+
+
+def owner_accounts(session: Session, owner: str) -> list[AccountState]:
+    rows = session.execute(
+        select(*_ACCOUNT_COLUMNS)
+        .where(AccountRow.owner == owner)
+        .order_by(AccountRow.asset, AccountRow.purpose)
+    ).all()
+    return [_account_state(row) for row in rows]
+
+
+# --- transfers ----------------------------------------------------------------------------------
+
+
+def find_transfer_by_key(session: Session, key: str) -> tuple[Transfer, str] | None:
+    row = session.execute(
+        select(
+            TransferRow.id,
+            TransferRow.kind,
+            TransferRow.memo,
+            TransferRow.reference,
+            TransferRow.occurred_at,
+            TransferRow.fingerprint,
+        ).where(TransferRow.idempotency_key == key)
+    ).first()
+    if row is None:
+        return None
+    legs = session.execute(
+        select(LegRow.account_id, LegRow.asset, LegRow.amount)
+        .where(LegRow.transfer_id == row.id)
+        .order_by(LegRow.position)
+    ).all()
+    transfer = Transfer(
+        id=row.id,
+        idempotency_key=key,
+        kind=Kind(row.kind),
+        legs=tuple(Leg(leg.account_id, leg.asset, leg.amount) for leg in legs),
+        occurred_at=row.occurred_at,
+        memo=row.memo,
+        reference=row.reference,
+    )
+    return transfer, row.fingerprint
+
+
+def insert_transfer(
+    session: Session,
+    *,
+    transfer_id: int,
+    request: TransferRequest,
+    fingerprint: str,
+    occurred_at: datetime,
+    hold_movements: Mapping[int, int],
+) -> None:
+    """Legs first, then the transfer row: the database checks the legs net to zero when the
+    transfer row arrives, and refuses any leg added after it."""
+    session.execute(
+        insert(LegRow),
+        [
+            {
+                "transfer_id": transfer_id,
+                "position": position,
+                "account_id": leg.account_id,
+                "asset": leg.asset,
+                "amount": leg.amount,
+            }
+            for position, leg in enumerate(request.legs)
+        ],
+    )
+    session.execute(
+        insert(TransferRow).values(
+            id=transfer_id,
+            idempotency_key=request.idempotency_key,
+            fingerprint=fingerprint,
+            kind=request.kind.value,
+            memo=request.memo,
+            reference=request.reference,
+            occurred_at=occurred_at,
+        )
+    )
+    if hold_movements:
+        session.execute(
+            insert(HoldMovementRow),
+            [
+                {"transfer_id": transfer_id, "hold_id": hold_id, "amount": amount}
+                for hold_id, amount in hold_movements.items()
+            ],
+        )
+        for hold_id, amount in hold_movements.items():
+            session.execute(
+                update(HoldRow)
+                .where(HoldRow.id == hold_id)
+                .values(remaining=HoldRow.remaining + amount, updated_at=occurred_at)
+            )
+
+
+# --- holds --------------------------------------------------------------------------------------
+
+_HOLD_COLUMNS = (
+    HoldRow.id,
+    HoldRow.source_account_id,
+    HoldRow.held_account_id,
+    HoldRow.asset,
+    HoldRow.amount,
+    HoldRow.remaining,
+)
+
+
+def _hold_state(row: Row[int, int, int, str, int, int]) -> HoldState:
+    hold_id, source, held, asset, amount, remaining = row
+    return HoldState(
+        id=hold_id,
+        source_account_id=source,
+        held_account_id=held,
+        asset=asset,
+        amount=amount,
+        remaining=remaining,
+    )
+
+
+def lock_holds(session: Session, hold_ids: Iterable[int]) -> dict[int, HoldState]:
+    rows = session.execute(
+        select(*_HOLD_COLUMNS)
+        .where(HoldRow.id.in_(sorted(set(hold_ids))))
+        .order_by(HoldRow.id)
+        .with_for_update()
+    ).all()
+    return {state.id: state for state in map(_hold_state, rows)}
+
+
+def find_hold_by_key(session: Session, key: str) -> tuple[HoldState, str | None] | None:
+    row = session.execute(select(*_HOLD_COLUMNS).where(HoldRow.idempotency_key == key)).first()
+    if row is None:
+        return None
+    reference = session.scalar(select(HoldRow.reference).where(HoldRow.id == row.id))
+    return _hold_state(row), reference
+
+
+def insert_hold(
+    session: Session, *, hold: HoldState, idempotency_key: str, reference: str | None, created_at: datetime
+) -> None:
+    # Inserted with nothing remaining; the opening transfer's hold movement adds the amount.
+    session.execute(
+        insert(HoldRow).values(
+            id=hold.id,
+            idempotency_key=idempotency_key,
+            source_account_id=hold.source_account_id,
+            held_account_id=hold.held_account_id,
+            asset=hold.asset,
+            amount=hold.amount,
+            remaining=0,
+            reference=reference,
+            created_at=created_at,
+            updated_at=created_at,
+        )
+    )
+
+
+def holds_for_reference(session: Session, reference: str) -> list[HoldState]:
+    rows = session.execute(
+        select(*_HOLD_COLUMNS).where(HoldRow.reference == reference).order_by(HoldRow.id)
+    ).all()
+    return [_hold_state(row) for row in rows]
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def history(
+    session: Session,
+    *,
+    owner: str,
+    since: datetime | None,
+    until: datetime | None,
+    kinds: Iterable[Kind] | None,
+    excluded_kinds: Iterable[Kind],
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[HistoryLine]:
+    """Net movement per transfer and asset over the owner's accounts, newest first; internal
+    moves (holds, releases) net to zero for the owner and are left out."""
+    net = func.sum(LegRow.amount).label("net")
+    conditions = [AccountRow.owner == owner, TransferRow.kind.not_in([kind.value for kind in excluded_kinds])]
+    if kinds is not None:
+        conditions.append(TransferRow.kind.in_([kind.value for kind in kinds]))
+    if since is not None:
+        conditions.append(TransferRow.occurred_at >= since)
+    if until is not None:
+        conditions.append(TransferRow.occurred_at < until)
+    if after is not None:
+        after_id, after_asset = after
+        conditions.append(
+            or_(TransferRow.id < after_id, and_(TransferRow.id == after_id, LegRow.asset < after_asset))
+        )
+    rows = session.execute(
+        select(
+            TransferRow.id,
+            TransferRow.occurred_at,
+            TransferRow.kind,
+            TransferRow.memo,
+            TransferRow.reference,
+            LegRow.asset,
+            net,
+        )
+        .join(LegRow, LegRow.transfer_id == TransferRow.id)
+        .join(AccountRow, AccountRow.id == LegRow.account_id)
+        .where(*conditions)
+        .group_by(
+            TransferRow.id,
+            TransferRow.occurred_at,
+            TransferRow.kind,
+            TransferRow.memo,
+            TransferRow.reference,
+            LegRow.asset,
+        )
+        .having(net != 0)
+        .order_by(TransferRow.id.desc(), LegRow.asset.desc())
+        .limit(limit)
+    ).all()
+    return [
+        HistoryLine(
+            transfer_id=row.id,
+            occurred_at=row.occurred_at,
+            kind=Kind(row.kind),
+            asset=row.asset,
+            amount=int(row.net),
+            memo=row.memo,
+            reference=row.reference,
+        )
+        for row in rows
+    ]
