@@ -167,12 +167,14 @@ def _check_accounts(session: Session, report: AuditReport) -> None:
 
 
 def _check_asset_sums(session: Session, report: AuditReport) -> None:
+    """Every unit of an asset inside Backbone came from an account that stands for the world
+    outside it, so the stored balances of each asset sum to zero."""
     for asset, total in session.execute(
-        select(LegRow.asset, func.sum(LegRow.amount))
-        .group_by(LegRow.asset)
-        .having(func.sum(LegRow.amount) != 0)
+        select(AccountRow.asset, func.sum(AccountRow.balance))
+        .group_by(AccountRow.asset)
+        .having(func.sum(AccountRow.balance) != 0)
     ):
-        report.add(Rule.ASSET_NOT_ZERO_SUM, f"asset {asset}", f"all legs sum to {total}, not 0")
+        report.add(Rule.ASSET_NOT_ZERO_SUM, f"asset {asset}", f"all balances sum to {total}, not 0")
 
 
 def _check_holds(session: Session, report: AuditReport) -> None:

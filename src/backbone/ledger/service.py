@@ -269,9 +269,9 @@ class Ledger:
         check_idempotency_key(idempotency_key)
         hold = self._lock_holds(session, [hold_id])[hold_id]
         if amount is None:
+            if hold.remaining == 0:
+                return hold  # "release whatever is left" of an empty hold: nothing to do
             amount = hold.remaining
-        if amount == 0:
-            return hold  # nothing left to give back: releasing an empty hold is a no-op
         check_amount(amount, "release")
         request = TransferRequest(
             idempotency_key=_release_key(idempotency_key),
