@@ -56,7 +56,7 @@ e2e: $(VENV)/.installed-test system-packages
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test system-packages
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in benchmarks/[a-z]*.py; do name=$$(basename $$script .py); echo "== $$name"; $(BIN)/python -m benchmarks.$$name || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -25,7 +25,7 @@ def firm(container: Container, session: Session, code: str = "TST", pattern: str
         name_ko="테스트증권",
         name_en="Test Securities",
         account_number_pattern=pattern,
-        branch=1,
+        branch=1 if "B" in pattern else 0,
     )
 
 

@@ -30,6 +30,7 @@ from backbone.brokerage.errors import (
     AccountClosed,
     ExceedsWithdrawable,
     FirmAlreadyExists,
+    InvalidAccountNumberFormat,
     InvalidCustomerDetails,
     SameAccount,
     UnknownAccount,
@@ -81,7 +82,9 @@ class Brokerage:
         check_firm_code(code)
         number_format = AccountNumberFormat(account_number_pattern)
         if not 0 <= branch < 10**number_format.branch_digits:
-            raise InvalidCustomerDetails(f"branch {branch} does not fit the pattern {account_number_pattern}")
+            raise InvalidAccountNumberFormat(
+                f"branch {branch} does not fit the pattern {account_number_pattern}"
+            )
         if repository.firm_by_code(session, code) is not None:
             raise FirmAlreadyExists(f"a firm with code {code} exists")
         repository.insert_firm(

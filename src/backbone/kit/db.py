@@ -103,6 +103,12 @@ def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
     return engine
 
 
+def writers_are_serialised(session: Session) -> bool:
+    """True on SQLite, where BEGIN IMMEDIATE admits one writing transaction at a time, so no
+    concurrent twin can race a write; PostgreSQL runs writers side by side."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 class Database:
     """The engine and its sessions; the only place that commits."""
 

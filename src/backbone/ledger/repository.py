@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -102,15 +103,18 @@ def insert_account_if_missing(
     session.execute(statement.on_conflict_do_nothing(index_elements=["owner", "asset", "purpose"]))
 
 
+_LOCK_ACCOUNTS = (
+    select(*_ACCOUNT_COLUMNS)
+    .where(AccountRow.id.in_(bindparam("ids", expanding=True)))
+    .order_by(AccountRow.id)
+    .with_for_update()
+)
+
+
 def lock_accounts(session: Session, account_ids: Iterable[int]) -> dict[int, AccountState]:
     """Read and lock accounts in id order (a fixed order, so two transfers cannot deadlock).
     PostgreSQL takes row locks; SQLite's BEGIN IMMEDIATE already holds the database's write lock."""
-    rows = session.execute(
-        select(*_ACCOUNT_COLUMNS)
-        .where(AccountRow.id.in_(sorted(set(account_ids))))
-        .order_by(AccountRow.id)
-        .with_for_update()
-    ).all()
+    rows = session.connection().execute(_LOCK_ACCOUNTS, {"ids": sorted(set(account_ids))}).all()
     return {state.id: state for state in map(_account_state, rows)}
 
 
@@ -126,24 +130,41 @@ def owner_accounts(session: Session, owner: str) -> list[AccountState]:
 # --- transfers ----------------------------------------------------------------------------------
 
 
+# The write path's statements are built once: constructing them per call cost more than running them.
+_FIND_TRANSFER = select(
+    TransferRow.id,
+    TransferRow.kind,
+    TransferRow.memo,
+    TransferRow.reference,
+    TransferRow.occurred_at,
+    TransferRow.fingerprint,
+).where(TransferRow.idempotency_key == bindparam("key"))
+_TRANSFER_LEGS = (
+    select(LegRow.account_id, LegRow.asset, LegRow.amount)
+    .where(LegRow.transfer_id == bindparam("transfer_id"))
+    .order_by(LegRow.position)
+)
+# Core tables, not mapped classes: an ORM insert goes through the ORM's bulk machinery.
+_LEGS = cast(Table, LegRow.__table__)
+_TRANSFERS = cast(Table, TransferRow.__table__)
+_HOLD_MOVEMENTS = cast(Table, HoldMovementRow.__table__)
+_HOLDS = cast(Table, HoldRow.__table__)
+_INSERT_LEGS = insert(_LEGS)
+_INSERT_TRANSFER = insert(_TRANSFERS)
+_INSERT_HOLD_MOVEMENTS = insert(_HOLD_MOVEMENTS)
+_MOVE_HOLD = (
+    update(_HOLDS)
+    .where(_HOLDS.c.id == bindparam("moved_hold"))
+    .values(remaining=_HOLDS.c.remaining + bindparam("moved_amount"), updated_at=bindparam("moved_at"))
+)
+
+
 def find_transfer_by_key(session: Session, key: str) -> tuple[Transfer, str] | None:
-    row = session.execute(
-        select(
-            TransferRow.id,
-            TransferRow.kind,
-            TransferRow.memo,
-            TransferRow.reference,
-            TransferRow.occurred_at,
-            TransferRow.fingerprint,
-        ).where(TransferRow.idempotency_key == key)
-    ).first()
+    connection = session.connection()
+    row = connection.execute(_FIND_TRANSFER, {"key": key}).first()
     if row is None:
         return None
-    legs = session.execute(
-        select(LegRow.account_id, LegRow.asset, LegRow.amount)
-        .where(LegRow.transfer_id == row.id)
-        .order_by(LegRow.position)
-    ).all()
+    legs = connection.execute(_TRANSFER_LEGS, {"transfer_id": row.id}).all()
     transfer = Transfer(
         id=row.id,
         idempotency_key=key,
@@ -167,8 +188,9 @@ def insert_transfer(
 ) -> None:
     """Legs first, then the transfer row: the database checks the legs net to zero when the
     transfer row arrives, and refuses any leg added after it."""
-    session.execute(
-        insert(LegRow),
+    connection = session.connection()
+    connection.execute(
+        _INSERT_LEGS,
         [
             {
                 "transfer_id": transfer_id,
@@ -180,31 +202,33 @@ def insert_transfer(
             for position, leg in enumerate(request.legs)
         ],
     )
-    session.execute(
-        insert(TransferRow).values(
-            id=transfer_id,
-            idempotency_key=request.idempotency_key,
-            fingerprint=fingerprint,
-            kind=request.kind.value,
-            memo=request.memo,
-            reference=request.reference,
-            occurred_at=occurred_at,
-        )
+    connection.execute(
+        _INSERT_TRANSFER,
+        {
+            "id": transfer_id,
+            "idempotency_key": request.idempotency_key,
+            "fingerprint": fingerprint,
+            "kind": request.kind.value,
+            "memo": request.memo,
+            "reference": request.reference,
+            "occurred_at": occurred_at,
+        },
     )
     if hold_movements:
-        session.execute(
-            insert(HoldMovementRow),
+        connection.execute(
+            _INSERT_HOLD_MOVEMENTS,
             [
                 {"transfer_id": transfer_id, "hold_id": hold_id, "amount": amount}
                 for hold_id, amount in hold_movements.items()
             ],
         )
-        for hold_id, amount in hold_movements.items():
-            session.execute(
-                update(HoldRow)
-                .where(HoldRow.id == hold_id)
-                .values(remaining=HoldRow.remaining + amount, updated_at=occurred_at)
-            )
+        connection.execute(
+            _MOVE_HOLD,
+            [
+                {"moved_hold": hold_id, "moved_amount": amount, "moved_at": occurred_at}
+                for hold_id, amount in hold_movements.items()
+            ],
+        )
 
 
 # --- holds --------------------------------------------------------------------------------------

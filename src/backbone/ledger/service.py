@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from backbone.kit.check import invariant, present
 from backbone.kit.clock import Clock
+from backbone.kit.db import writers_are_serialised
 from backbone.kit.ids import IdGenerator
 from backbone.kit.pagination import Page, decode_cursor, encode_cursor, page_size
 from backbone.ledger import repository
@@ -121,15 +122,12 @@ class Ledger:
     ) -> Transfer:
         validate_transfer(request)
         fingerprint = request.fingerprint()
-        replayed = self._replay(session, request.idempotency_key, fingerprint)
-        if replayed is not None:
-            return replayed
-        holds = self._lock_holds(session, [draw.hold_id for draw in request.draws])
         accounts = self._lock_accounts(session, request.legs)
-        # A twin may have committed while we waited for the locks.
+        # Looked up only once the locks are held: a twin request that held them has committed.
         replayed = self._replay(session, request.idempotency_key, fingerprint)
         if replayed is not None:
             return replayed
+        holds = self._lock_holds(session, [draw.hold_id for draw in request.draws]) if request.draws else {}
         held_ids = {state.id for state in accounts.values() if state.purpose is Purpose.HELD}
         check_draws(request.legs, request.draws, holds, held_ids, opening)
         apply_legs(accounts, request.legs)
@@ -141,29 +139,19 @@ class Ledger:
         transfer_id = self._ids.next()
         occurred_at = self._clock.now()
         movements = _hold_movements(request.draws, opening)
-        try:
-            with session.begin_nested():
-                if opening is not None:
-                    repository.insert_hold(
-                        session,
-                        hold=opening,
-                        idempotency_key=request.idempotency_key,
-                        reference=request.reference,
-                        created_at=occurred_at,
-                    )
-                repository.insert_transfer(
-                    session,
-                    transfer_id=transfer_id,
-                    request=request,
-                    fingerprint=fingerprint,
-                    occurred_at=occurred_at,
-                    hold_movements=movements,
-                )
-        except IntegrityError:
-            replayed = self._replay(session, request.idempotency_key, fingerprint)
-            if replayed is None:
-                raise
-            return replayed
+        if writers_are_serialised(session):
+            # SQLite: one writer at a time, so no twin can race us to the key; no savepoint needed.
+            self._insert(session, request, transfer_id, fingerprint, occurred_at, movements, opening)
+        else:
+            try:
+                with session.begin_nested():
+                    self._insert(session, request, transfer_id, fingerprint, occurred_at, movements, opening)
+            except IntegrityError:
+                # A twin with the same key committed first; answer with its transfer.
+                replayed = self._replay(session, request.idempotency_key, fingerprint)
+                if replayed is None:
+                    raise
+                return replayed
         return Transfer(
             id=transfer_id,
             idempotency_key=request.idempotency_key,
@@ -172,6 +160,33 @@ class Ledger:
             occurred_at=occurred_at,
             memo=request.memo,
             reference=request.reference,
+        )
+
+    @staticmethod
+    def _insert(
+        session: Session,
+        request: TransferRequest,
+        transfer_id: int,
+        fingerprint: str,
+        occurred_at: datetime,
+        movements: dict[int, int],
+        opening: HoldState | None,
+    ) -> None:
+        if opening is not None:
+            repository.insert_hold(
+                session,
+                hold=opening,
+                idempotency_key=request.idempotency_key,
+                reference=request.reference,
+                created_at=occurred_at,
+            )
+        repository.insert_transfer(
+            session,
+            transfer_id=transfer_id,
+            request=request,
+            fingerprint=fingerprint,
+            occurred_at=occurred_at,
+            hold_movements=movements,
         )
 
     def _replay(self, session: Session, key: str, fingerprint: str) -> Transfer | None:

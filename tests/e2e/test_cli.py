@@ -1,0 +1,50 @@
+"""The `backbone` command line, as a person runs it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.e2e.conftest import Installation, make_installation
+
+
+def test_ledger_check_reports_zero_violations_on_the_demo_database(demo_installation: Installation) -> None:
+    completed = demo_installation.run("ledger", "check")
+    assert "0 violations" in completed.stdout
+    assert "transfer_unbalanced" in completed.stdout
+
+
+def test_seeding_twice_with_if_empty_does_nothing(demo_installation: Installation) -> None:
+    completed = demo_installation.run("demo", "seed", "--if-empty")
+    assert "already loaded" in completed.stdout
+    refused = demo_installation.run("demo", "seed", check=False)
+    assert refused.returncode == 1
+
+
+def test_ledger_check_reports_a_database_corrupted_in_sql(tmp_path: object) -> None:
+    installation = make_installation(tmp_path)  # type: ignore[arg-type]
+    installation.run("db", "upgrade")
+    installation.run("demo", "seed", "--seed", "3")
+    with sqlite3.connect(installation.database_path) as connection:
+        connection.execute(
+            "UPDATE ledger_accounts SET balance = balance + 1 "
+            "WHERE id = (SELECT id FROM ledger_accounts WHERE purpose = 'available' LIMIT 1)"
+        )
+    completed = installation.run("ledger", "check", check=False)
+    assert completed.returncode == 1
+    assert "balance_drift" in completed.stdout
+    assert "2 violations" in completed.stdout  # the drift, and the asset no longer summing to zero
+
+
+def test_db_current_says_whether_the_database_is_migrated(tmp_path: object) -> None:
+    installation = make_installation(tmp_path)  # type: ignore[arg-type]
+    assert installation.run("db", "current", check=False).returncode == 1
+    installation.run("db", "upgrade")
+    assert installation.run("db", "current").returncode == 0
+
+
+def test_a_refusal_on_the_command_line_is_a_readable_line_not_a_traceback(tmp_path: object) -> None:
+    installation = make_installation(tmp_path)  # type: ignore[arg-type]
+    environment = {**installation.environment, "BACKBONE_DATABASE_URL": "mysql://nowhere"}
+    completed = Installation(installation.directory, environment).run("db", "current", check=False)
+    assert completed.returncode != 0
+    assert "BACKBONE_DATABASE_URL" in completed.stderr + completed.stdout

@@ -1,0 +1,53 @@
+"""The real server over real HTTP: health, readiness, documentation and the back office."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.conftest import OPERATOR_TOKEN
+from tests.e2e.conftest import Server
+
+AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+def test_health_and_readiness(server: Server) -> None:
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{server.url}/readyz").json()
+    assert ready["status"] == "ready"
+
+
+def test_openapi_document_and_docs_pages_are_served(server: Server) -> None:
+    document = httpx.get(f"{server.url}/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    assert "/api/backoffice/v1/firms/{firm}/accounts/{number}/deposits" in document["paths"]
+    assert httpx.get(f"{server.url}/docs").status_code == 200
+
+
+def test_a_deposit_and_a_refused_withdrawal_over_http(server: Server) -> None:
+    with httpx.Client(base_url=server.url, headers=AUTH) as client:
+        account = client.get("/api/backoffice/v1/firms/HNB/accounts").json()[0]["number"]
+        path = f"/api/backoffice/v1/firms/HNB/accounts/{account}"
+        before = client.get(f"{path}/balance").json()["cash_won"]
+        deposited = client.post(
+            f"{path}/deposits", json={"amount_won": 12_345}, headers={"Idempotency-Key": "e2e-1"}
+        )
+        assert deposited.status_code == 201
+        refused = client.post(
+            f"{path}/withdrawals", json={"amount_won": before + 12_346}, headers={"Idempotency-Key": "e2e-2"}
+        )
+        assert refused.status_code == 409
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "brokerage.exceeds_withdrawable"
+        assert client.get(f"{path}/balance").json()["cash_won"] == before + 12_345
+
+
+def test_logs_are_json_lines_with_a_request_id(server: Server) -> None:
+    response = httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": "e2e-request-000001"})
+    assert response.headers["x-request-id"] == "e2e-request-000001"
+    lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line.get("event") == "http.request"]
+    assert any(
+        line["request_id"] == "e2e-request-000001" and line["route"] == "/healthz" for line in requests
+    )
