@@ -35,7 +35,7 @@ from backbone import bootstrap, schema
 from backbone.bootstrap import Container
 from backbone.config import Settings
 from backbone.kit.clock import SystemClock
-from backbone.ledger.domain import CASH, Kind, Leg, Purpose, TransferRequest
+from backbone.ledger.domain import CASH, Kind, Leg, Purpose, Transfer, TransferRequest
 from backbone.ledger.models import LegRow, TransferRow
 
 ACCOUNTS = 1_000
@@ -60,7 +60,7 @@ class Figure:
         p50 = statistics.median(ordered)
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
         return (
-            f"{self.engine:<11} {self.mode:<32} {self.writer:<14} {self.transfers:>8,} "
+            f"{self.engine:<11} {self.mode:<34} {self.writer:<14} {self.transfers:>8,} "
             f"{self.per_second:>12,.0f} {p50:>9.2f} {p99:>9.2f}"
         )
 
@@ -231,6 +231,36 @@ def measure_concurrent(
     return Figure(engine, f"{clients} concurrent clients", "service", len(latencies), elapsed, latencies)
 
 
+def measure_many(container: Container, engine: str, accounts: list[int], count: int, batch: int) -> Figure:
+    """Batched through `Ledger.transfer_many`: one lock query, one key lookup and one insert per
+    table for the whole batch."""
+    generator = random.Random(7)
+    latencies: list[float] = []
+    started = time.perf_counter()
+    done = 0
+    while done < count:
+        size = min(batch, count - done)
+        requests = []
+        for offset in range(size):
+            source, target = generator.sample(accounts, 2)
+            requests.append(
+                TransferRequest(
+                    idempotency_key=f"{engine}-many-{done + offset}",
+                    kind=Kind.TRANSFER,
+                    legs=(Leg(source, CASH, -1_000), Leg(target, CASH, 1_000)),
+                )
+            )
+        began = time.perf_counter()
+        with container.database.transaction() as session:
+            outcomes = container.ledger.transfer_many(session, requests)
+        latencies.append((time.perf_counter() - began) * 1000)
+        if any(not isinstance(outcome, Transfer) for outcome in outcomes):
+            raise RuntimeError("a benchmark transfer was refused")
+        done += size
+    elapsed = time.perf_counter() - started
+    return Figure(engine, f"transfer_many, {batch} per transaction", "service", count, elapsed, latencies)
+
+
 def run(engine: str, container: Container, arguments: argparse.Namespace) -> list[Figure]:
     accounts = open_accounts(container)
     figures = []
@@ -242,6 +272,7 @@ def run(engine: str, container: Container, arguments: argparse.Namespace) -> lis
         figures.append(
             measure(container, engine, writer_name, writer, accounts, arguments.batched, arguments.batch)
         )
+    figures.append(measure_many(container, engine, accounts, arguments.batched, arguments.batch))
     figures.append(measure_concurrent(container, engine, accounts, arguments.transfers, arguments.clients))
     return figures
 
@@ -262,7 +293,7 @@ def main() -> None:
         with postgresql_container(Path(directory)) as container:
             figures += run("PostgreSQL", container, arguments)
     header = ("engine", "mode", "writer", "transfers", "transfers/s", "p50 ms", "p99 ms")
-    print("{:<11} {:<32} {:<14} {:>8} {:>12} {:>9} {:>9}".format(*header))
+    print("{:<11} {:<34} {:<14} {:>8} {:>12} {:>9} {:>9}".format(*header))
     for figure in figures:
         print(figure.row())
     print("latency is per transaction (one transfer, or one batch)")

@@ -164,3 +164,38 @@ def test_history_pages_newest_first_with_a_cursor_and_leaves_out_holds(container
             break
         cursor = page.next_cursor
     assert seen == [7_000, 6_000, 5_000, 4_000, 3_000, 2_000, 1_000]
+
+
+def test_a_batch_answers_each_request_and_writes_only_the_accepted(container: Container) -> None:
+    world, alice = open_pair(container)
+    with container.database.transaction() as session:
+        bob = container.ledger.account(session, owner="bob", asset=CASH, purpose=Purpose.AVAILABLE).id
+
+    def request(key: str, source: int, target: int, amount: int) -> TransferRequest:
+        return TransferRequest(
+            idempotency_key=key,
+            kind=Kind.TRANSFER,
+            legs=(Leg(source, CASH, -amount), Leg(target, CASH, amount)),
+        )
+
+    with container.database.transaction() as session:
+        outcomes = container.ledger.transfer_many(
+            session,
+            [
+                request("fund-alice", world, alice, 1_000),
+                request("alice-pays-bob", alice, bob, 600),  # sees the funding just before it
+                request("alice-overdraws", alice, bob, 500),  # only 400 left
+                request("fund-alice", world, alice, 1_000),  # same key, same body: the same transfer
+                request("fund-alice", world, alice, 2_000),  # same key, another body: refused
+                request("to-nowhere", alice, 987_654, 1),
+                request("", world, alice, 1),  # not a valid key
+            ],
+        )
+    kinds = [type(outcome).__name__ for outcome in outcomes]
+    assert kinds == [
+        "Transfer", "Transfer", "InsufficientFunds", "Transfer", "IdempotencyKeyReused",
+        "UnknownLedgerAccount", "InvalidIdempotencyKey",
+    ]  # fmt: skip
+    assert outcomes[0] == outcomes[3]
+    assert balances(container, "alice")[CASH][Purpose.AVAILABLE] == 400
+    assert balances(container, "bob")[CASH][Purpose.AVAILABLE] == 600

@@ -138,6 +138,16 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class StagedWrite:
+    """An accepted transfer waiting to be written with the rest of its batch."""
+
+    transfer: Transfer
+    fingerprint: str
+    movements: dict[int, int]  # hold id -> signed change of its remaining amount
+    opening: HoldState | None  # a hold this transfer opens
+
+
+@dataclass(frozen=True, slots=True)
 class HoldState:
     id: int
     source_account_id: int

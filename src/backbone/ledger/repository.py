@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -19,8 +19,8 @@ from backbone.ledger.domain import (
     Kind,
     Leg,
     Purpose,
+    StagedWrite,
     Transfer,
-    TransferRequest,
 )
 from backbone.ledger.models import AccountRow, AssetRow, HoldMovementRow, HoldRow, LegRow, TransferRow
 
@@ -131,19 +131,6 @@ def owner_accounts(session: Session, owner: str) -> list[AccountState]:
 
 
 # The write path's statements are built once: constructing them per call cost more than running them.
-_FIND_TRANSFER = select(
-    TransferRow.id,
-    TransferRow.kind,
-    TransferRow.memo,
-    TransferRow.reference,
-    TransferRow.occurred_at,
-    TransferRow.fingerprint,
-).where(TransferRow.idempotency_key == bindparam("key"))
-_TRANSFER_LEGS = (
-    select(LegRow.account_id, LegRow.asset, LegRow.amount)
-    .where(LegRow.transfer_id == bindparam("transfer_id"))
-    .order_by(LegRow.position)
-)
 # Core tables, not mapped classes: an ORM insert goes through the ORM's bulk machinery.
 _LEGS = cast(Table, LegRow.__table__)
 _TRANSFERS = cast(Table, TransferRow.__table__)
@@ -152,6 +139,7 @@ _HOLDS = cast(Table, HoldRow.__table__)
 _INSERT_LEGS = insert(_LEGS)
 _INSERT_TRANSFER = insert(_TRANSFERS)
 _INSERT_HOLD_MOVEMENTS = insert(_HOLD_MOVEMENTS)
+_INSERT_HOLDS = insert(_HOLDS)
 _MOVE_HOLD = (
     update(_HOLDS)
     .where(_HOLDS.c.id == bindparam("moved_hold"))
@@ -159,74 +147,118 @@ _MOVE_HOLD = (
 )
 
 
+_FIND_TRANSFERS = select(
+    TransferRow.id,
+    TransferRow.idempotency_key,
+    TransferRow.kind,
+    TransferRow.memo,
+    TransferRow.reference,
+    TransferRow.occurred_at,
+    TransferRow.fingerprint,
+).where(TransferRow.idempotency_key.in_(bindparam("keys", expanding=True)))
+_LEGS_OF_TRANSFERS = (
+    select(LegRow.transfer_id, LegRow.account_id, LegRow.asset, LegRow.amount)
+    .where(LegRow.transfer_id.in_(bindparam("transfer_ids", expanding=True)))
+    .order_by(LegRow.transfer_id, LegRow.position)
+)
+
+
+def find_transfers_by_keys(session: Session, keys: Iterable[str]) -> dict[str, tuple[Transfer, str]]:
+    """Stored transfers by idempotency key, each with its request fingerprint."""
+    connection = session.connection()
+    rows = connection.execute(_FIND_TRANSFERS, {"keys": sorted(set(keys))}).all()
+    if not rows:
+        return {}
+    legs: dict[int, list[Leg]] = {row.id: [] for row in rows}
+    for leg in connection.execute(_LEGS_OF_TRANSFERS, {"transfer_ids": list(legs)}):
+        legs[leg.transfer_id].append(Leg(leg.account_id, leg.asset, leg.amount))
+    return {
+        row.idempotency_key: (
+            Transfer(
+                id=row.id,
+                idempotency_key=row.idempotency_key,
+                kind=Kind(row.kind),
+                legs=tuple(legs[row.id]),
+                occurred_at=row.occurred_at,
+                memo=row.memo,
+                reference=row.reference,
+            ),
+            row.fingerprint,
+        )
+        for row in rows
+    }
+
+
 def find_transfer_by_key(session: Session, key: str) -> tuple[Transfer, str] | None:
-    connection = session.connection()
-    row = connection.execute(_FIND_TRANSFER, {"key": key}).first()
-    if row is None:
-        return None
-    legs = connection.execute(_TRANSFER_LEGS, {"transfer_id": row.id}).all()
-    transfer = Transfer(
-        id=row.id,
-        idempotency_key=key,
-        kind=Kind(row.kind),
-        legs=tuple(Leg(leg.account_id, leg.asset, leg.amount) for leg in legs),
-        occurred_at=row.occurred_at,
-        memo=row.memo,
-        reference=row.reference,
-    )
-    return transfer, row.fingerprint
+    return find_transfers_by_keys(session, [key]).get(key)
 
 
-def insert_transfer(
-    session: Session,
-    *,
-    transfer_id: int,
-    request: TransferRequest,
-    fingerprint: str,
-    occurred_at: datetime,
-    hold_movements: Mapping[int, int],
-) -> None:
-    """Legs first, then the transfer row: the database checks the legs net to zero when the
-    transfer row arrives, and refuses any leg added after it."""
+def insert_transfers(session: Session, staged: Sequence[StagedWrite], occurred_at: datetime) -> None:
+    """Holds opened first, then every leg, then the sealing rows (the database checks each
+    transfer's legs when its row arrives and refuses later legs), then hold movements."""
     connection = session.connection()
+    openings = [write.opening for write in staged if write.opening is not None]
+    if openings:
+        connection.execute(
+            _INSERT_HOLDS,
+            [
+                {
+                    "id": hold.id,
+                    "idempotency_key": write.transfer.idempotency_key,
+                    "source_account_id": hold.source_account_id,
+                    "held_account_id": hold.held_account_id,
+                    "asset": hold.asset,
+                    "amount": hold.amount,
+                    "remaining": 0,  # the opening transfer's movement adds the amount
+                    "reference": write.transfer.reference,
+                    "created_at": occurred_at,
+                    "updated_at": occurred_at,
+                }
+                for write in staged
+                if (hold := write.opening) is not None
+            ],
+        )
     connection.execute(
         _INSERT_LEGS,
         [
             {
-                "transfer_id": transfer_id,
+                "transfer_id": write.transfer.id,
                 "position": position,
                 "account_id": leg.account_id,
                 "asset": leg.asset,
                 "amount": leg.amount,
             }
-            for position, leg in enumerate(request.legs)
+            for write in staged
+            for position, leg in enumerate(write.transfer.legs)
         ],
     )
     connection.execute(
         _INSERT_TRANSFER,
-        {
-            "id": transfer_id,
-            "idempotency_key": request.idempotency_key,
-            "fingerprint": fingerprint,
-            "kind": request.kind.value,
-            "memo": request.memo,
-            "reference": request.reference,
-            "occurred_at": occurred_at,
-        },
+        [
+            {
+                "id": write.transfer.id,
+                "idempotency_key": write.transfer.idempotency_key,
+                "fingerprint": write.fingerprint,
+                "kind": write.transfer.kind.value,
+                "memo": write.transfer.memo,
+                "reference": write.transfer.reference,
+                "occurred_at": occurred_at,
+            }
+            for write in staged
+        ],
     )
-    if hold_movements:
-        connection.execute(
-            _INSERT_HOLD_MOVEMENTS,
-            [
-                {"transfer_id": transfer_id, "hold_id": hold_id, "amount": amount}
-                for hold_id, amount in hold_movements.items()
-            ],
-        )
+    movements = [
+        {"transfer_id": write.transfer.id, "hold_id": hold_id, "amount": change}
+        for write in staged
+        for hold_id, change in write.movements.items()
+    ]
+    if movements:
+        connection.execute(_INSERT_HOLD_MOVEMENTS, movements)
         connection.execute(
             _MOVE_HOLD,
             [
-                {"moved_hold": hold_id, "moved_amount": amount, "moved_at": occurred_at}
-                for hold_id, amount in hold_movements.items()
+                {"moved_hold": row["hold_id"], "moved_amount": row["amount"], "moved_at": occurred_at}
+                for row in movements
             ],
         )
 
@@ -271,26 +303,6 @@ def find_hold_by_key(session: Session, key: str) -> tuple[HoldState, str | None]
         return None
     reference = session.scalar(select(HoldRow.reference).where(HoldRow.id == row.id))
     return _hold_state(row), reference
-
-
-def insert_hold(
-    session: Session, *, hold: HoldState, idempotency_key: str, reference: str | None, created_at: datetime
-) -> None:
-    # Inserted with nothing remaining; the opening transfer's hold movement adds the amount.
-    session.execute(
-        insert(HoldRow).values(
-            id=hold.id,
-            idempotency_key=idempotency_key,
-            source_account_id=hold.source_account_id,
-            held_account_id=hold.held_account_id,
-            asset=hold.asset,
-            amount=hold.amount,
-            remaining=0,
-            reference=reference,
-            created_at=created_at,
-            updated_at=created_at,
-        )
-    )
 
 
 def holds_for_reference(session: Session, reference: str) -> list[HoldState]:

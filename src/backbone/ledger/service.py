@@ -1,26 +1,19 @@
 """Ledger use cases. A service never commits: the caller's transaction boundary does, so a
 product can post several transfers (an order's hold, a fill, its fee) in one atomic unit.
 
-The write path, for every transfer:
-1. validate what can be validated without storage (pure domain);
-2. return the stored transfer if the idempotency key was seen (same body) or refuse (different body);
-3. lock the accounts in id order, check assets, holds and floors against the locked balances;
-4. write legs, then the sealing transfer row, inside a savepoint; a twin request racing on the
-   same key loses at the unique index and is answered with the winner's transfer.
-The database then re-checks the sum and the floors itself (triggers and CHECK constraints).
+Every write goes through `posting.Poster` (one transfer is a batch of one); see that module for
+the steps, and the triggers in migration 0001 for what the database re-checks by itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backbone.kit.check import invariant, present
 from backbone.kit.clock import Clock
-from backbone.kit.db import writers_are_serialised
 from backbone.kit.ids import IdGenerator
 from backbone.kit.pagination import Page, decode_cursor, encode_cursor, page_size
 from backbone.ledger import repository
@@ -36,25 +29,18 @@ from backbone.ledger.domain import (
     Purpose,
     Transfer,
     TransferRequest,
-    apply_legs,
     check_amount,
-    check_draws,
     check_idempotency_key,
-    validate_transfer,
 )
-from backbone.ledger.errors import (
-    AssetMismatch,
-    IdempotencyKeyReused,
-    UnknownAsset,
-    UnknownHold,
-    UnknownLedgerAccount,
-)
+from backbone.ledger.errors import IdempotencyKeyReused, LedgerError, UnknownAsset, UnknownHold
+from backbone.ledger.posting import Entry, Outcome, Poster
 
 
 class Ledger:
     def __init__(self, *, clock: Clock, ids: IdGenerator) -> None:
         self._clock = clock
         self._ids = ids
+        self._poster = Poster(clock=clock, ids=ids)
 
     # --- accounts -------------------------------------------------------------------------------
 
@@ -114,106 +100,23 @@ class Ledger:
         return None if found is None else found[0]
 
     def transfer(self, session: Session, request: TransferRequest) -> Transfer:
+        """Post one transfer, or raise the typed error that refuses it (nothing is written)."""
         check_idempotency_key(request.idempotency_key)
-        return self._post(session, request)
+        return _raise_refusal(self._poster.post(session, [Entry(request)])[0])
 
-    def _post(
-        self, session: Session, request: TransferRequest, *, opening: HoldState | None = None
-    ) -> Transfer:
-        validate_transfer(request)
-        fingerprint = request.fingerprint()
-        accounts = self._lock_accounts(session, request.legs)
-        # Looked up only once the locks are held: a twin request that held them has committed.
-        replayed = self._replay(session, request.idempotency_key, fingerprint)
-        if replayed is not None:
-            return replayed
-        holds = self._lock_holds(session, [draw.hold_id for draw in request.draws]) if request.draws else {}
-        held_ids = {state.id for state in accounts.values() if state.purpose is Purpose.HELD}
-        check_draws(request.legs, request.draws, holds, held_ids, opening)
-        apply_legs(accounts, request.legs)
-        return self._write(session, request, fingerprint, opening)
-
-    def _write(
-        self, session: Session, request: TransferRequest, fingerprint: str, opening: HoldState | None
-    ) -> Transfer:
-        transfer_id = self._ids.next()
-        occurred_at = self._clock.now()
-        movements = _hold_movements(request.draws, opening)
-        if writers_are_serialised(session):
-            # SQLite: one writer at a time, so no twin can race us to the key; no savepoint needed.
-            self._insert(session, request, transfer_id, fingerprint, occurred_at, movements, opening)
-        else:
+    def transfer_many(self, session: Session, requests: Sequence[TransferRequest]) -> list[Outcome]:
+        """Post a batch: each request's Transfer, or the typed error that refused it alone."""
+        entries: list[Entry] = []
+        refused: dict[int, LedgerError] = {}
+        for index, request in enumerate(requests):
             try:
-                with session.begin_nested():
-                    self._insert(session, request, transfer_id, fingerprint, occurred_at, movements, opening)
-            except IntegrityError:
-                # A twin with the same key committed first; answer with its transfer.
-                replayed = self._replay(session, request.idempotency_key, fingerprint)
-                if replayed is None:
-                    raise
-                return replayed
-        return Transfer(
-            id=transfer_id,
-            idempotency_key=request.idempotency_key,
-            kind=request.kind,
-            legs=request.legs,
-            occurred_at=occurred_at,
-            memo=request.memo,
-            reference=request.reference,
-        )
-
-    @staticmethod
-    def _insert(
-        session: Session,
-        request: TransferRequest,
-        transfer_id: int,
-        fingerprint: str,
-        occurred_at: datetime,
-        movements: dict[int, int],
-        opening: HoldState | None,
-    ) -> None:
-        if opening is not None:
-            repository.insert_hold(
-                session,
-                hold=opening,
-                idempotency_key=request.idempotency_key,
-                reference=request.reference,
-                created_at=occurred_at,
-            )
-        repository.insert_transfer(
-            session,
-            transfer_id=transfer_id,
-            request=request,
-            fingerprint=fingerprint,
-            occurred_at=occurred_at,
-            hold_movements=movements,
-        )
-
-    def _replay(self, session: Session, key: str, fingerprint: str) -> Transfer | None:
-        found = repository.find_transfer_by_key(session, key)
-        if found is None:
-            return None
-        transfer, stored_fingerprint = found
-        if stored_fingerprint != fingerprint:
-            raise IdempotencyKeyReused(
-                f"the idempotency key {key!r} was already used for a different request"
-            )
-        return transfer
-
-    def _lock_accounts(self, session: Session, legs: Iterable[Leg]) -> dict[int, AccountState]:
-        legs = tuple(legs)
-        accounts = repository.lock_accounts(session, (leg.account_id for leg in legs))
-        for leg in legs:
-            state = accounts.get(leg.account_id)
-            if state is None:
-                raise UnknownLedgerAccount(f"no ledger account {leg.account_id}")
-            if state.asset != leg.asset:
-                raise AssetMismatch(
-                    f"ledger account {state.id} holds {state.asset}, not {leg.asset}",
-                    account_asset=state.asset,
-                    leg_asset=leg.asset,
-                )
-        return accounts
+                check_idempotency_key(request.idempotency_key)
+            except LedgerError as error:
+                refused[index] = error
+                continue
+            entries.append(Entry(request))
+        posted = iter(self._poster.post(session, entries))
+        return [refused[index] if index in refused else next(posted) for index in range(len(requests))]
 
     @staticmethod
     def _lock_holds(session: Session, hold_ids: list[int]) -> dict[int, HoldState]:
@@ -257,7 +160,7 @@ class Ledger:
             legs=(Leg(source.id, asset, -amount), Leg(held.id, asset, amount)),
             reference=reference,
         )
-        self._post(session, request, opening=opening)
+        _raise_refusal(self._poster.post(session, [Entry(request, opening)])[0])
         stored = present(
             repository.find_hold_by_key(session, _hold_key(idempotency_key)),
             "a hold just written must be readable",
@@ -297,7 +200,7 @@ class Ledger:
             ),
             draws=(HoldDraw(hold_id, amount),),
         )
-        self._post(session, request)
+        _raise_refusal(self._poster.post(session, [Entry(request)])[0])
         return self._lock_holds(session, [hold_id])[hold_id]
 
     def holds_for(self, session: Session, reference: str) -> list[HoldState]:
@@ -345,10 +248,7 @@ def _release_key(key: str) -> str:
     return f"release:{key}"
 
 
-def _hold_movements(draws: Iterable[HoldDraw], opening: HoldState | None) -> dict[int, int]:
-    movements: dict[int, int] = {}
-    for draw in draws:
-        movements[draw.hold_id] = movements.get(draw.hold_id, 0) - draw.amount
-    if opening is not None:
-        movements[opening.id] = opening.amount
-    return movements
+def _raise_refusal(outcome: Outcome) -> Transfer:
+    if isinstance(outcome, LedgerError):
+        raise outcome
+    return outcome
