@@ -199,8 +199,10 @@ class JournalWriter:
             invariant(read_segment(segments[-1]).torn_bytes == 0, "discard the torn tail before appending")
             invariant(segments[-1].first_sequence <= next_sequence, "appends follow the last segment")
             self.descriptor = os.open(segments[-1].path, os.O_WRONLY | os.O_APPEND)
+            self.segment_first_sequence = segments[-1].first_sequence
         else:
             self.descriptor = self.create_segment(next_sequence)
+            self.segment_first_sequence = next_sequence
 
     def create_segment(self, first_sequence: int) -> int:
         path = segment_path(self.directory, first_sequence)
@@ -226,11 +228,15 @@ class JournalWriter:
                 os.fdatasync(self.descriptor)
 
     def rotate(self) -> None:
-        """Start a new segment at the next sequence (after a snapshot)."""
+        """Start a new segment at the next sequence (after a snapshot), unless the current one
+        is still empty and so already starts there."""
         self.commit()
+        if self.segment_first_sequence == self.next_sequence:
+            return
         os.fsync(self.descriptor)
         os.close(self.descriptor)
         self.descriptor = self.create_segment(self.next_sequence)
+        self.segment_first_sequence = self.next_sequence
 
     def close(self) -> None:
         self.commit()
