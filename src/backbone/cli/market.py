@@ -67,7 +67,11 @@ def simulate(
         sequencer = Sequencer(MatchingEngine(base_prices), None, publish, group_commands_max=group_commands)
     else:
         sequencer, recovery = open_sequencer(
-            journal, base_prices, publish, policy=fsync, group_commands_max=group_commands
+            journal,
+            base_prices,
+            publish,
+            policy=fsync,
+            group_commands_max=group_commands,
         )
         console.print(
             f"journal [bold]{journal}[/]: recovered {recovery.replayed:,} commands after snapshot "

@@ -18,7 +18,7 @@ import struct
 from collections.abc import Mapping
 from typing import Final, TypeVar
 
-from backbone.errors import InvalidInput
+from backbone.exchange.errors import InvalidCommand
 from backbone.exchange.messages import (
     CancelOrder,
     ChangeSessionPhase,
@@ -46,6 +46,10 @@ SIDE_CODES: Final = {member: code for code, member in enumerate(SIDES)}
 ORDER_TYPE_CODES: Final = {member: code for code, member in enumerate(ORDER_TYPES)}
 TIME_IN_FORCE_CODES: Final = {member: code for code, member in enumerate(TIMES_IN_FORCE)}
 PHASE_CODES: Final = {member: code for code, member in enumerate(PHASES)}
+SIDE_VALUES: Final = {member.value: member for member in SIDES}
+ORDER_TYPE_VALUES: Final = {member.value: member for member in ORDER_TYPES}
+TIME_IN_FORCE_VALUES: Final = {member.value: member for member in TIMES_IN_FORCE}
+PHASE_VALUES: Final = {member.value: member for member in PHASES}
 
 PLACE: Final = struct.Struct("<BBqBBBqqq")
 MODIFY: Final = struct.Struct("<BBqqqq")
@@ -54,11 +58,6 @@ PHASE: Final = struct.Struct("<BBq")
 KIND_PLACE, KIND_MODIFY, KIND_CANCEL, KIND_PHASE = 1, 2, 3, 4
 
 Member = TypeVar("Member", Side, OrderType, TimeInForce, SessionPhase)
-
-
-class InvalidCommand(InvalidInput):
-    code = "market.invalid_command"
-    title = "The command cannot be read"
 
 
 def encode_command(command: Command) -> bytes:
@@ -145,9 +144,9 @@ def command_from_wire(wire: Mapping[str, object], *, timestamp_ns: int) -> Comma
         return PlaceOrder(
             _instrument(wire),
             _integer(wire, "order_id"),
-            _member(wire, "side", Side),
-            _member(wire, "order_type", OrderType),
-            _member(wire, "time_in_force", TimeInForce),
+            _member(wire, "side", SIDE_VALUES),
+            _member(wire, "order_type", ORDER_TYPE_VALUES),
+            _member(wire, "time_in_force", TIME_IN_FORCE_VALUES),
             _integer(wire, "price"),
             _integer(wire, "quantity"),
             timestamp_ns,
@@ -163,7 +162,7 @@ def command_from_wire(wire: Mapping[str, object], *, timestamp_ns: int) -> Comma
     if kind == CancelOrder.KIND:
         return CancelOrder(_instrument(wire), _integer(wire, "order_id"), timestamp_ns)
     if kind == ChangeSessionPhase.KIND:
-        return ChangeSessionPhase(_member(wire, "phase", SessionPhase), timestamp_ns)
+        return ChangeSessionPhase(_member(wire, "phase", PHASE_VALUES), timestamp_ns)
     raise InvalidCommand(f"unknown command type {kind!r}")
 
 
@@ -181,11 +180,9 @@ def _integer(wire: Mapping[str, object], name: str) -> int:
     return value
 
 
-def _member(wire: Mapping[str, object], name: str, enum: type[Member]) -> Member:
+def _member(wire: Mapping[str, object], name: str, members: Mapping[str, Member]) -> Member:
     value = wire.get(name)
-    try:
-        if not isinstance(value, str):
-            raise ValueError(value)
-        return enum(value)
-    except ValueError:
-        raise InvalidCommand(f"{name} must be one of {', '.join(member.value for member in enum)}") from None
+    found = members.get(value) if isinstance(value, str) else None
+    if found is None:
+        raise InvalidCommand(f"{name} must be one of {', '.join(members)}")
+    return found

@@ -7,6 +7,16 @@ from __future__ import annotations
 
 from typing import Final
 
-COMPILED_MODULES: Final = ("orders", "phases", "messages", "book", "auction", "engine")
+COMPILED_MODULES: Final = (
+    "orders",
+    "phases",
+    "messages",
+    "book",
+    "auction",
+    "engine",
+    "codec",
+    "journal",
+    "sequencer",
+)
 GROUP_NAME: Final = "backbone.exchange.native"
 STAMP_FILE: Final = "native-build.json"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,13 +23,15 @@ from typing import BinaryIO, Final
 
 import orjson
 
-from backbone.exchange.codec import InvalidCommand, command_from_wire
+from backbone.exchange.codec import command_from_wire
+from backbone.exchange.errors import InvalidCommand
 from backbone.exchange.instruments import load_instruments
 from backbone.exchange.journal import FsyncPolicy
 from backbone.exchange.messages import CommandResult
 from backbone.exchange.schedule import timestamp_ns
 from backbone.exchange.sequencer import GROUP_COMMANDS_MAX, Sequencer, open_sequencer
 from backbone.exchange.snapshot import capture
+from backbone.exchange.tuning import collect_when_quiet, tune_garbage_collector
 from backbone.kit.clock import Clock, SystemClock
 
 READ_CHUNK_BYTES: Final = 1 << 16
@@ -66,6 +69,7 @@ def run(arguments: Sequence[str], *, source: BinaryIO, sink: BinaryIO, clock: Cl
         policy=options.fsync,
         group_commands_max=options.group_commands,
     )
+    tune_garbage_collector()
     print(
         f"recovered: snapshot {recovery.snapshot_sequence}, replayed {recovery.replayed}, "
         f"discarded {recovery.torn_bytes} torn bytes; next sequence {recovery.next_sequence}",
@@ -95,8 +99,15 @@ def run(arguments: Sequence[str], *, source: BinaryIO, sink: BinaryIO, clock: Cl
             since_snapshot += 1
             if options.snapshot_every and since_snapshot >= options.snapshot_every:
                 sequencer.snapshot()
+                collect_when_quiet()
                 since_snapshot = 0
-        sequencer.flush()  # the group commit: one write and one fdatasync per chunk of input
+        # Group commit: while more input is already waiting, this chunk's group is made durable on
+        # the journal thread as the next one is matched; when input pauses, everything pending is
+        # made durable and published before the process waits for more.
+        if select.select([descriptor], [], [], 0)[0]:
+            sequencer.commit_group()
+        else:
+            sequencer.flush()
     sequencer.close()
     if options.print_state:
         sink.write(orjson.dumps({"state": capture(sequencer.engine)}) + b"\n")

@@ -2,18 +2,28 @@
 journal holds them — and recovery, which rebuilds the engine from a snapshot and the journal.
 
     submit(command) ─▶ sequence n ─▶ journal buffer ─▶ engine.handle ─▶ pending results
-    flush()         ─▶ write (+ fdatasync) ─▶ publish(pending results)
+    group full      ─▶ the group's bytes go to the journal thread: write + fdatasync
+    group durable   ─▶ publish(the group's results), on the caller's thread, in order
+    flush()         ─▶ the same for whatever is pending, and wait until it is all published
 
-The engine runs before the disk confirms, which is safe because nothing leaves before `flush`:
-if the write fails the process stops, and recovery rebuilds exactly what the journal holds
-(none of whose lost commands had a published result). Group commit is `flush` after many
-commands: one fdatasync for the batch. The front end calls `flush` when its input goes idle, so
-a quiet market is not left waiting for a batch to fill.
+The engine runs before the disk confirms, which is safe because nothing leaves before the group is
+durable: if a write fails the process stops, and recovery rebuilds exactly what the journal holds
+(none of whose lost commands had a published result).
+
+Group commit: one fdatasync per group of up to `group_commands_max` commands. With the `group`
+and `none` policies one group is written and synced on a journal thread while the next group is
+matched (os.write and os.fdatasync release the GIL), so the disk's latency overlaps the engine's
+work instead of adding to it; at most one group is in flight, and groups are published in order.
+Group boundaries fall at fixed counts (and at `flush`), never on the disk's timing, so the same
+input is published at the same points (the simulator, which reacts to what it sees, relies on it).
+Under `always` each command is its own group, written and synced before `submit` returns. The front
+end calls `flush` whenever its input goes idle, so a quiet market never waits for a group to fill.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeAlias
@@ -26,7 +36,6 @@ from backbone.exchange.snapshot import latest_snapshot, write_snapshot
 from backbone.kit.check import invariant
 
 GROUP_COMMANDS_MAX: Final = 4_096  # commands per group commit, at most
-SNAPSHOT_INTERVAL_COMMANDS_DEFAULT: Final = 1_000_000
 
 Publisher: TypeAlias = Callable[[list[CommandResult]], None]
 
@@ -48,9 +57,14 @@ class Sequencer:
         self.publish = publish
         self.next_sequence = next_sequence
         self.pending: list[CommandResult] = []
-        # Under `always` every command is its own group.
         always = journal is not None and journal.policy is FsyncPolicy.ALWAYS
         self.group_commands_max = 1 if always else group_commands_max
+        # The journal thread: only when there is a journal and groups may overlap with matching.
+        self.writer: ThreadPoolExecutor | None = None
+        if journal is not None and not always:
+            self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        self.in_flight: Future[None] | None = None
+        self.in_flight_results: list[CommandResult] = []
 
     @property
     def last_sequence(self) -> int:
@@ -58,26 +72,53 @@ class Sequencer:
 
     def submit(self, command: Command) -> int:
         """Sequence, journal and run one command; returns its sequence number. Its result is
-        published by the flush that makes it durable (at once under the `always` policy)."""
+        published once its group is durable."""
         sequence = self.next_sequence
         self.next_sequence = sequence + 1
-        if self.journal is not None:
-            self.journal.append(sequence, encode_command(command))
+        journal = self.journal
+        if journal is not None:
+            journal.append(sequence, encode_command(command))
         pending = self.pending
         pending.append(CommandResult(sequence, command, self.engine.handle(command)))
         if len(pending) >= self.group_commands_max:
-            self.flush()
+            self.commit_group()
         return sequence
 
-    def flush(self) -> None:
-        """Make every pending command durable (per the journal's policy), then publish them."""
-        if not self.pending:
-            return
-        if self.journal is not None:
-            self.journal.commit()
+    def commit_group(self) -> None:
+        """Close the pending group: publish the group before it once that one is durable, then
+        start making this one durable (on the journal thread when there is one)."""
         results = self.pending
+        if not results:
+            return
         self.pending = []
+        journal = self.journal
+        if journal is None:
+            self.publish(results)
+            return
+        data = journal.take()
+        writer = self.writer
+        if writer is None:
+            journal.write(data)
+            self.publish(results)
+            return
+        self.finish_in_flight()
+        self.in_flight = writer.submit(journal.write, data)
+        self.in_flight_results = results
+
+    def finish_in_flight(self) -> None:
+        in_flight = self.in_flight
+        if in_flight is None:
+            return
+        in_flight.result()  # re-raises a failed write here: the process must stop, unpublished
+        results = self.in_flight_results
+        self.in_flight = None
+        self.in_flight_results = []
         self.publish(results)
+
+    def flush(self) -> None:
+        """Make every command submitted so far durable and publish its result; returns when done."""
+        self.commit_group()
+        self.finish_in_flight()
 
     def snapshot(self) -> Path | None:
         """Write a snapshot after the last command and start a new journal segment, so that the
@@ -91,6 +132,8 @@ class Sequencer:
 
     def close(self) -> None:
         self.flush()
+        if self.writer is not None:
+            self.writer.shutdown(wait=True)
         if self.journal is not None:
             self.journal.close()
 

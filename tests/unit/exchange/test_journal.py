@@ -13,7 +13,7 @@ from backbone.exchange.journal import (
     JournalCorrupted,
     JournalWriter,
     discard_torn_tail,
-    encode_record,
+    encode_frame,
     list_segments,
     read_journal,
 )
@@ -24,10 +24,12 @@ from tests.unit.exchange.builders import buy, cancel, market, modify, phase
 
 
 def write(directory: Path, count: int, *, first: int = 1) -> list[bytes]:
+    """`count` records, each committed as its own frame (as under the `always` policy)."""
     payloads = [f"command {sequence}".encode() for sequence in range(first, first + count)]
     writer = JournalWriter(directory, next_sequence=first, policy=FsyncPolicy.ALWAYS)
     for offset, payload in enumerate(payloads):
         writer.append(first + offset, payload)
+        writer.commit()
     writer.close()
     return payloads
 
@@ -67,11 +69,27 @@ def test_torn_last_record_is_discarded_and_appending_continues_after_the_last_go
 ) -> None:
     write(tmp_path, 3)
     segment = last_segment(tmp_path)
-    segment.write_bytes(segment.read_bytes() + encode_record(4, b"command 4")[:-3])  # crash mid-write
+    segment.write_bytes(segment.read_bytes() + encode_frame(4, [b"command 4"])[:-3])  # crash mid-write
     assert [sequence for sequence, _ in read_journal(tmp_path)] == [1, 2, 3]
-    assert discard_torn_tail(tmp_path) == len(encode_record(4, b"command 4")) - 3
+    assert discard_torn_tail(tmp_path) == len(encode_frame(4, [b"command 4"])) - 3
     write(tmp_path, 1, first=4)
     assert [sequence for sequence, _ in read_journal(tmp_path)] == [1, 2, 3, 4]
+
+
+def test_torn_group_frame_is_discarded_whole(tmp_path: Path) -> None:
+    write(tmp_path, 2)
+    segment = last_segment(tmp_path)
+    group = encode_frame(3, [b"command 3", b"command 4", b"command 5"])
+    segment.write_bytes(segment.read_bytes() + group[: len(group) // 2])
+    assert [sequence for sequence, _ in read_journal(tmp_path)] == [1, 2]
+
+
+def test_group_frame_holds_its_records_in_sequence(tmp_path: Path) -> None:
+    writer = JournalWriter(tmp_path, next_sequence=1, policy=FsyncPolicy.GROUP)
+    for sequence in (1, 2, 3):
+        writer.append(sequence, f"command {sequence}".encode())
+    writer.close()
+    assert list(read_journal(tmp_path)) == [(1, b"command 1"), (2, b"command 2"), (3, b"command 3")]
 
 
 def test_last_record_with_a_bad_checksum_is_treated_as_torn(tmp_path: Path) -> None:
@@ -89,14 +107,14 @@ def test_zero_filled_tail_after_a_machine_crash_is_treated_as_torn(tmp_path: Pat
     segment.write_bytes(segment.read_bytes() + b"\0" * 4096)
     assert [sequence for sequence, _ in read_journal(tmp_path)] == [1, 2]
     discard_torn_tail(tmp_path)
-    assert segment.stat().st_size == len(MAGIC) + 2 * len(encode_record(1, b"command 1"))
+    assert segment.stat().st_size == len(MAGIC) + 2 * len(encode_frame(1, [b"command 1"]))
 
 
 def test_damaged_record_followed_by_good_ones_is_corruption_not_a_torn_tail(tmp_path: Path) -> None:
     write(tmp_path, 3)
     segment = last_segment(tmp_path)
     data = bytearray(segment.read_bytes())
-    data[len(MAGIC) + 14] ^= 0xFF  # inside the first record's payload
+    data[len(MAGIC) + 20] ^= 0xFF  # inside the first frame's record
     segment.write_bytes(bytes(data))
     with pytest.raises(JournalCorrupted):
         list(read_journal(tmp_path))
@@ -112,7 +130,7 @@ def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
 def test_sequence_gap_is_corruption(tmp_path: Path) -> None:
     write(tmp_path, 2)
     segment = last_segment(tmp_path)
-    segment.write_bytes(segment.read_bytes() + encode_record(5, b"command 5"))
+    segment.write_bytes(segment.read_bytes() + encode_frame(5, [b"command 5"]))
     with pytest.raises(JournalCorrupted):
         list(read_journal(tmp_path))
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from backbone.exchange.codec import InvalidCommand, command_from_wire
+from backbone.exchange.codec import command_from_wire
 from backbone.exchange.engine import MatchingEngine
+from backbone.exchange.errors import InvalidCommand
 from backbone.exchange.journal import FsyncPolicy, list_segments, read_journal
 from backbone.exchange.messages import Command, CommandResult, PlaceOrder
 from backbone.exchange.orders import OrderType, Side, TimeInForce
@@ -52,15 +53,24 @@ def flow(count: int, *, seed: int = 3) -> list[Command]:
 def test_results_are_published_only_after_their_group_is_journaled(tmp_path: Path) -> None:
     published = Published(tmp_path)
     sequencer, _ = open_sequencer(
-        tmp_path, BASE_PRICES, published, policy=FsyncPolicy.GROUP, group_commands_max=3
+        tmp_path,
+        BASE_PRICES,
+        published,
+        policy=FsyncPolicy.GROUP,
+        group_commands_max=3,
     )
     sequencer.submit(phase(SessionPhase.PRE_OPEN_AUCTION))
     sequencer.submit(buy(1, 71_000, 1))
     assert published.results == []
     assert list(read_journal(tmp_path)) == []
-    sequencer.submit(sell(2, 72_000, 1))
-    assert [result.sequence for result in published.results] == [1, 2, 3]
-    assert published.batches == 1
+    sequencer.submit(sell(2, 72_000, 1))  # the group is full: it is written while the next one fills
+    assert published.results == []
+    for order_id in (3, 4, 5):
+        sequencer.submit(buy(order_id, 70_000, 1))
+    assert [result.sequence for result in published.results] == [1, 2, 3]  # durable, published
+    sequencer.flush()
+    assert [result.sequence for result in published.results] == [1, 2, 3, 4, 5, 6]
+    assert published.batches == 2
     sequencer.close()
 
 
