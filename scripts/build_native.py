@@ -14,6 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+from mypyc.build import mypycify
+from setuptools import setup
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "backbone" / "exchange"
 sys.path.insert(0, str(PACKAGE))
@@ -28,9 +31,6 @@ def source_digests() -> dict[str, str]:
 
 
 def main() -> int:
-    from mypyc.build import mypycify
-    from setuptools import setup
-
     os.chdir(ROOT)
     stamp = PACKAGE / STAMP_FILE
     stamp.unlink(missing_ok=True)
