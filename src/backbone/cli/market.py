@@ -18,8 +18,9 @@ from backbone.exchange.journal import FsyncPolicy
 from backbone.exchange.market_data import Interval, MarketData
 from backbone.exchange.messages import CommandResult
 from backbone.exchange.schedule import SessionSchedule
-from backbone.exchange.sequencer import Sequencer, open_sequencer
+from backbone.exchange.sequencer import Sequencer, open_sequencer, recover
 from backbone.exchange.simulator import DEFAULT_DAY, LiquiditySimulator, first_trading_morning, simulate_day
+from backbone.exchange.tuning import restore_garbage_collector, tune_garbage_collector
 from backbone.kit.clock import SimulatedClock
 
 app = typer.Typer(
@@ -94,25 +95,29 @@ def simulate(
     )
     clock = SimulatedClock(first_trading_morning(trading_day, schedule))
     started = time.perf_counter()
-    with Progress(
-        TextColumn("simulating {task.fields[day]}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("commands", total=commands, day=clock.now().date().isoformat())
-        summary = simulate_day(
-            sequencer,
-            simulator,
-            clock,
-            commands=commands,
-            schedule=schedule,
-            progress=lambda done: progress.update(task, completed=done),
-        )
+    tune_garbage_collector()
+    try:
+        with Progress(
+            TextColumn("simulating {task.fields[day]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("commands", total=commands, day=clock.now().date().isoformat())
+            summary = simulate_day(
+                sequencer,
+                simulator,
+                clock,
+                commands=commands,
+                schedule=schedule,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+    finally:
+        restore_garbage_collector()  # the command may run inside a longer-lived process (tests)
+        sequencer.close()
     elapsed = time.perf_counter() - started
-    sequencer.close()
 
     table = Table(title=f"simulated trading day {engine.trading_day} (seed {seed})")
     for column in ("code", "name", "open", "high", "low", "close", "volume", "trades"):
@@ -133,3 +138,38 @@ def simulate(
         f"{summary.trades:,} trades, {summary.volume:,} shares, {summary.rejects:,} rejects; "
         f"last sequence {summary.last_sequence:,}"
     )
+
+
+@app.command("recover")
+def recover_journal(
+    journal: Annotated[Path, typer.Option(help="Journal directory", exists=True, file_okay=False)],
+    instruments: Annotated[
+        str, typer.Option(help="Comma-separated codes the journal was started with (default: the master)")
+    ] = "",
+) -> None:
+    """Rebuild the engine from a journal (newest snapshot, then the journal after it, a torn last
+    frame cut off) and show where it stands."""
+    master = load_instruments()
+    codes = [code.strip() for code in instruments.split(",") if code.strip()] or list(master)
+    recovery = recover(journal, {code: master[code].base_price for code in codes if code in master})
+    engine = recovery.engine
+    engine.check_invariants()
+    console.print(
+        f"snapshot at sequence {recovery.snapshot_sequence:,}; {recovery.replayed:,} commands replayed; "
+        f"{recovery.torn_bytes} torn bytes discarded; next sequence {recovery.next_sequence:,}"
+    )
+    console.print(f"phase [bold]{engine.phase.value}[/] of trading day {engine.trading_day or '-'}")
+    table = Table(title="books")
+    for column in ("code", "base", "last", "bid", "ask", "resting"):
+        table.add_column(column, justify="left" if column == "code" else "right")
+    for code, book in engine.books.items():
+        if book.resting_count or book.last_price:
+            table.add_row(
+                code,
+                f"{book.base_price:,}",
+                f"{book.last_price:,}" if book.last_price else "-",
+                f"{engine.best_bid(code) or '-'}",
+                f"{engine.best_ask(code) or '-'}",
+                f"{book.resting_count:,}",
+            )
+    console.print(table)

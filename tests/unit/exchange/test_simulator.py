@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import orjson
 from typer.testing import CliRunner
@@ -70,3 +71,24 @@ def test_simulate_command_refuses_an_unknown_instrument() -> None:
     result = CliRunner().invoke(app, ["market", "simulate", "--commands", "10", "--instruments", "999999"])
     assert result.exit_code != 0
     assert "999999" in result.output
+
+
+def test_recover_command_rebuilds_the_engine_of_a_journaled_simulation(tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    arguments = [
+        "market",
+        "simulate",
+        "--commands",
+        "1500",
+        "--instruments",
+        "005930",
+        "--journal",
+        str(journal),
+    ]
+    assert CliRunner().invoke(app, arguments).exit_code == 0
+    result = CliRunner().invoke(
+        app, ["market", "recover", "--journal", str(journal), "--instruments", "005930"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "phase closed of trading day 2025-01-06" in result.output
+    assert "commands replayed" in result.output
