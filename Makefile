@@ -9,12 +9,12 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint check-types unit integration e2e bench system-packages clean
+.PHONY: help run test lint check-types unit integration e2e bench native system-packages clean
 
 help:
 	@echo "make run    - install, migrate, load the demo once, serve http://127.0.0.1:8000"
 	@echo "make test   - install everything the tests need and run lint, types and the whole suite"
-	@echo "make lint / check-types / unit / integration / e2e / bench / clean"
+	@echo "make lint / check-types / unit / integration / e2e / bench / native / clean"
 
 $(BIN)/python:
 	scripts/make-venv "$(PYTHON)" "$(VENV)"
@@ -26,6 +26,15 @@ $(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -c constraints.txt -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
+
+# The matching engine's hot path compiled with mypyc (needs the dev tools; pure Python otherwise).
+NATIVE_SOURCES := $(wildcard src/backbone/exchange/*.py) scripts/build-native scripts/build_native.py
+
+$(VENV)/.native-built: $(NATIVE_SOURCES) | $(VENV)/.installed-test
+	scripts/build-native $(BIN)/python
+	touch $@
+
+native: $(VENV)/.native-built
 
 run: $(VENV)/.installed-run
 	$(BIN)/backbone db upgrade
@@ -43,10 +52,12 @@ lint: $(VENV)/.installed-test
 check-types: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-test system-packages lint check-types
+test: $(VENV)/.installed-test $(VENV)/.native-built system-packages lint check-types
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@# The pure-Python engine must behave exactly as the compiled one: its own tests run again on it.
+	BACKBONE_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit/exchange tests/property/exchange
 
-unit: $(VENV)/.installed-test
+unit: $(VENV)/.installed-test $(VENV)/.native-built
 	$(BIN)/pytest tests/unit tests/property $(PYTEST_ARGS)
 
 integration: $(VENV)/.installed-test system-packages
@@ -55,8 +66,9 @@ integration: $(VENV)/.installed-test system-packages
 e2e: $(VENV)/.installed-test system-packages
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed-test system-packages
+bench: $(VENV)/.installed-test $(VENV)/.native-built system-packages
 	@for script in benchmarks/[a-z]*.py; do name=$$(basename $$script .py); echo "== $$name"; $(BIN)/python -m benchmarks.$$name || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build
+	rm -f src/backbone/exchange/*.so src/backbone/exchange/native-build.json

@@ -3,7 +3,15 @@ business reject: it returns a result with a reason code.)"""
 
 from __future__ import annotations
 
-from backbone.errors import BackboneError
+from backbone.errors import BackboneError, InvalidInput
+
+
+class InvalidCommand(InvalidInput):
+    """A client's command object that cannot be read at all (not a business reject: those are
+    the engine's reason codes). It gets no sequence number and is not journaled."""
+
+    code = "market.invalid_command"
+    title = "The command cannot be read"
 
 
 class UnknownInstrument(BackboneError):
