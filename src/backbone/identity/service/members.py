@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -96,8 +96,8 @@ class Members:
     def member_by_personal_identifier(self, session: Session, personal_identifier: str) -> Member | None:
         return repository.member_by_personal_identifier(session, personal_identifier)
 
-    def accepted_terms(self, session: Session, member_id: int) -> list[tuple[str, str, object]]:
-        return list(repository.term_acceptances_of_member(session, member_id))
+    def accepted_terms(self, session: Session, member_id: int) -> list[tuple[str, str, datetime]]:
+        return repository.term_acceptances_of_member(session, member_id)
 
     # --- sign-up --------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from backbone.identity import repository, tokens
+from backbone.identity.attempts import recorded
 from backbone.identity.domain import (
     DEVICE_LABEL_LENGTH_MAX,
     SESSION_IDLE_S,
@@ -117,7 +118,7 @@ class Sessions:
         now = self._clock.now()
         if now >= stored.expires_at or now - stored.last_seen_at >= timedelta(seconds=SESSION_IDLE_S):
             repository.end_session(session, stored.id, now)
-            raise SessionExpired("the session has expired; log in again")
+            raise recorded(SessionExpired("the session has expired; log in again"))
         device = present(repository.device_by_id(session, stored.device_id), "a session's device exists")
         if device.revoked_at is not None:
             raise NotAuthenticated("this device was removed; log in again")
