@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from backbone.cli import database, demo, ledger, serve
+from backbone.cli import database, demo, identity, ledger, outbox, serve
 from backbone.errors import BackboneError
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app.command("serve")(serve.serve)
 app.add_typer(database.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(identity.app, name="identity")
+app.add_typer(outbox.app, name="outbox")
 
 
 def main() -> None:
