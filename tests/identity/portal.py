@@ -28,7 +28,7 @@ class Portal:
         csrf = self.client.cookies.get(CSRF_COOKIE)
         if csrf and method.upper() not in ("GET", "HEAD", "OPTIONS"):
             headers.setdefault(CSRF_HEADER, csrf)
-        response = self.client.request(method, f"{API}{path}", headers=headers, **kwargs)
+        response: httpx.Response = self.client.request(method, f"{API}{path}", headers=headers, **kwargs)
         self.responses.append(response)
         return response
 

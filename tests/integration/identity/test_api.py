@@ -31,14 +31,17 @@ def test_sign_up_sets_http_only_secure_cookies_and_returns_no_token(portal: Port
     assert started.status_code == 201
     flow_cookie = started.headers["set-cookie"]
     assert flow_cookie.startswith(f"{FLOW_COOKIE}=")
-    assert "HttpOnly" in flow_cookie and "Secure" in flow_cookie and "SameSite=strict" in flow_cookie
+    assert "HttpOnly" in flow_cookie
+    assert "Secure" in flow_cookie
+    assert "SameSite=strict" in flow_cookie
     portal.post("/signup/code", json={"name": flows.NAME, "birth_date": "1990-05-17", "phone": flows.PHONE})
     portal.post("/signup/code/confirm", json={"code": portal.latest_code()})
     completed = portal.post("/signup/complete", json={"email": flows.EMAIL})
     assert completed.status_code == 201
     cookies = {value.split("=", 1)[0]: value for value in completed.headers.get_list("set-cookie")}
     assert {SESSION_COOKIE, DEVICE_COOKIE, CSRF_COOKIE} <= set(cookies)
-    assert "HttpOnly" in cookies[SESSION_COOKIE] and "Secure" in cookies[SESSION_COOKIE]
+    assert "HttpOnly" in cookies[SESSION_COOKIE]
+    assert "Secure" in cookies[SESSION_COOKIE]
     assert "HttpOnly" in cookies[DEVICE_COOKIE]
     assert "HttpOnly" not in cookies[CSRF_COOKIE]  # the page reads it to send it back
     body = completed.json()
@@ -46,7 +49,8 @@ def test_sign_up_sets_http_only_secure_cookies_and_returns_no_token(portal: Port
     assert body["phone"] == "010-****-5678"
     assert {term["code"] for term in body["accepted_terms"]} >= {"service", "privacy"}
     token = portal.client.cookies.get(SESSION_COOKIE)
-    assert token is not None and token not in completed.text
+    assert token is not None
+    assert token not in completed.text
     me = portal.get("/me")
     assert me.status_code == 200
     assert me.json()["id"] == body["id"]

@@ -164,7 +164,8 @@ def test_a_full_sign_up_and_every_login_leave_no_secret_in_logs_or_responses(
     assert sum(1 for name, _ in cookies if name == SESSION_COOKIE) >= 4  # sign-up and three logins
 
     logs = log_buffer.getvalue()
-    assert "identity.member_joined" in logs and "identity.session_opened" in logs  # the logs were captured
+    assert "identity.member_joined" in logs
+    assert "identity.session_opened" in logs
     assert "http.request" in logs
     leaked = [name for name, value in secrets.items() if occurs(value, logs)]
     assert leaked == [], f"secrets in the logs: {leaked}"

@@ -5,8 +5,11 @@ a wrong origin, a missing user verification, an unknown credential and a reused 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
 from backbone.bootstrap import Container
 from backbone.identity import repository
@@ -144,7 +147,7 @@ def test_malformed_or_foreign_registration_responses_store_nothing(
     container: Container, member: Member
 ) -> None:
     device = SoftwareAuthenticator()
-    answers = (
+    answers: tuple[Callable[[dict[str, Any]], str], ...] = (
         lambda options: "{}",
         lambda options: "not json",
         lambda options: device.register(options, origin="https://backb0ne.example"),
@@ -156,17 +159,15 @@ def test_malformed_or_foreign_registration_responses_store_nothing(
     for answer in answers:
         with container.database.transaction() as session:
             ceremony = container.identity.passkeys.registration_options(session, member)
-        with pytest.raises(PasskeyRejected):
-            counting(
-                container.database,
-                lambda session, ceremony=ceremony, answer=answer: container.identity.passkeys.register(
-                    session,
-                    member,
-                    challenge_id=ceremony.challenge_id,
-                    credential=answer(ceremony.options),
-                    label="x",
-                ),
+        credential = answer(ceremony.options)
+
+        def work(session: Session, ceremony: Ceremony = ceremony, credential: str = credential) -> object:
+            return container.identity.passkeys.register(
+                session, member, challenge_id=ceremony.challenge_id, credential=credential, label="x"
             )
+
+        with pytest.raises(PasskeyRejected):
+            counting(container.database, work)
     with container.database.reading() as session:
         assert repository.passkeys_of_member(session, member.id) == []
     assert failed_passkey_attempts(container, member) == len(answers)

@@ -91,7 +91,8 @@ def test_verifying_identity_again_unlocks_the_pin(container: Container) -> None:
     )
     with container.database.transaction() as session:
         unlocked = container.identity.members.complete_pin_reset(session, started.flow_token, pin="820573")
-    assert unlocked.id == member.id and not unlocked.pin_locked
+    assert unlocked.id == member.id
+    assert not unlocked.pin_locked
     pin_login(container, "820573")
 
 
