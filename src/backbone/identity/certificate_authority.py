@@ -22,10 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from backbone.identity.domain import CERTIFICATE_BYTES_MAX, CSR_BYTES_MAX, RevocationReason
+from backbone.identity.domain import CSR_BYTES_MAX, RevocationReason
 from backbone.identity.errors import (
     CertificateForeign,
-    InvalidCertificate,
     InvalidCsr,
     PayloadTooLarge,
     UnsupportedAlgorithm,
@@ -161,14 +160,6 @@ def check_public_key(public_key: object) -> str:
             raise UnsupportedAlgorithm(f"EC keys must be on P-256, not {public_key.curve.name}")
         return "ec-p256"
     raise UnsupportedAlgorithm("keys must be RSA-2048 or ECDSA P-256")
-
-
-def load_certificate(data: bytes) -> x509.Certificate:
-    raw, is_pem = _pem_or_der(data, limit=CERTIFICATE_BYTES_MAX, what="certificate")
-    try:
-        return x509.load_pem_x509_certificate(raw) if is_pem else x509.load_der_x509_certificate(raw)
-    except Exception as error:  # same as load_csr
-        raise InvalidCertificate("the certificate cannot be parsed") from error
 
 
 def member_subject(*, name: str, member_number: str) -> x509.Name:

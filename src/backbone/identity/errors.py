@@ -214,12 +214,6 @@ class InvalidCsr(IdentityError):
     title = "The certificate signing request is not valid"
 
 
-class InvalidCertificate(IdentityError):
-    status_code = 422
-    code = "identity.invalid_certificate"
-    title = "The certificate cannot be parsed"
-
-
 class UnsupportedAlgorithm(IdentityError):
     """Keys are RSA-2048 or ECDSA P-256; digests are SHA-256."""
 

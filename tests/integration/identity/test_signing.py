@@ -298,6 +298,26 @@ def test_malformed_cms_blobs_are_refused_counted_and_not_stored(
     assert failed_certificate_attempts(container, member) == len(blobs) + 1
 
 
+def test_a_certificate_altered_inside_the_cms_is_refused(container: Container, clock: SimulatedClock) -> None:
+    member = flows.sign_up(container)
+    holder = flows.certify(container, member)
+    certificate_der = holder.certificate.certificate_der
+    for offset in (
+        len(certificate_der) // 3,
+        len(certificate_der) - 3,
+    ):  # inside the body; the CA's signature
+        challenge = issue(container, member)
+        signed = sign(holder, challenge.document, clock.now())
+        altered_certificate = bytearray(certificate_der)
+        altered_certificate[offset] ^= 0x01
+        altered = signed.replace(certificate_der, bytes(altered_certificate))
+        assert altered != signed
+        with pytest.raises((InvalidSignedData, CertificateForeign, SignatureInvalid)):
+            verify(container, challenge, altered)
+    assert stored_signatures(container) == 0
+    assert failed_certificate_attempts(container, member) == 2
+
+
 def test_a_detached_signature_is_refused(container: Container, clock: SimulatedClock) -> None:
     member = flows.sign_up(container)
     holder = flows.certify(container, member)

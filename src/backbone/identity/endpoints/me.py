@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from backbone.identity.attempts import counting
 from backbone.identity.dependencies import CurrentMemberDep, requires
 from backbone.identity.domain import CurrentMember, Factor, Operation, device_is_new
 from backbone.identity.endpoints.common import ClockDep, DatabaseDep, IdentityDep, decode_base64
+from backbone.identity.errors import UnknownPasskey
 from backbone.identity.schemas import (
     ArsCallIn,
     ArsCallOut,
@@ -224,8 +225,6 @@ def step_up_with_passkey(
             session, challenge_id=body.challenge_id, credential=credential
         )
         if owner.id != member.member_id:
-            from backbone.identity.errors import UnknownPasskey  # noqa: PLC0415
-
             raise UnknownPasskey("this passkey is not yours")
         identity.sessions.add_proof(session, member.session_id, Factor.PASSKEY, f"passkey:{passkey.id}")
 
@@ -331,7 +330,7 @@ def start_ars_call(
 
 @router.get("/ars-calls/{call_id}", summary="Whether the call is confirmed")
 def ars_call(
-    call_id: int, request: Request, member: CurrentMemberDep, database: DatabaseDep, identity: IdentityDep
+    call_id: int, member: CurrentMemberDep, database: DatabaseDep, identity: IdentityDep
 ) -> ArsCallOut:
     with database.reading() as session:
         return ArsCallOut.of(identity.ars.status(session, call_id, member_id=member.member_id))
