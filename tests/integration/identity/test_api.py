@@ -236,3 +236,13 @@ def test_bad_certificate_requests_are_clear_errors(portal: Portal) -> None:
     huge = portal.post("/me/certificates", json={"csr": "M" * 2_000_000})
     assert huge.status_code == 413
     assert portal.get("/me/certificates").json() == []
+
+
+def test_the_openapi_document_and_problem_catalogue_describe_identity(portal: Portal) -> None:
+    document = portal.client.get("/openapi.json")
+    assert document.status_code == 200
+    paths = document.json()["paths"]
+    assert "/api/v1/identity/signup" in paths
+    assert "/api/v1/identity/me/certificates" in paths
+    codes = {problem["code"] for problem in portal.client.get("/problems").json()}
+    assert {"identity.code_wrong", "identity.pin_locked", "identity.step_up_required"} <= codes
