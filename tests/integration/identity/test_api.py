@@ -126,10 +126,16 @@ def test_pin_login_lockout_and_reset_by_sms(portal: Portal) -> None:
     assert logged_in.json()["login_factor"] == "pin"
 
 
-def test_an_unknown_phone_fails_like_a_wrong_pin(portal: Portal) -> None:
+def test_an_unknown_phone_or_a_member_without_a_pin_fails_alike(portal: Portal) -> None:
     response = portal.login_with_pin(phone="010-0000-0000")
     assert response.status_code == 401
     assert response.json()["code"] == "identity.login_failed"
+    portal.sign_up()  # no PIN set yet
+    portal.logout()
+    no_pin = portal.login_with_pin()
+    assert no_pin.status_code == 401
+    assert no_pin.json()["code"] == "identity.login_failed"
+    assert no_pin.json()["detail"] == response.json()["detail"]
 
 
 def test_a_certificate_needs_a_fresh_identity_verification(portal: Portal, clock: SimulatedClock) -> None:

@@ -43,9 +43,16 @@ class Logins:
         except InvalidMemberDetails:
             digits = ""
         member = repository.member_by_phone(session, digits) if digits else None
-        if member is None:
+        if member is None or not member.pin_set:
+            # The same answer, after the same argon2 work, whether the phone is unknown or has no
+            # PIN yet: neither the reply nor its timing tells who is a member.
+            self._members.spend_pin_check(pin)
             self._attempts.record(
-                session, member_id=None, factor=Factor.PIN, reason=LoginFailed.code, reference="login:pin"
+                session,
+                member_id=None if member is None else member.id,
+                factor=Factor.PIN,
+                reason=LoginFailed.code,
+                reference="login:pin",
             )
             raise recorded(LoginFailed("the phone number or the PIN is wrong"))
         self._members.check_pin(session, member, pin, reference="login:pin")
