@@ -16,6 +16,7 @@ from backbone.bootstrap import Container
 from backbone.brokerage.endpoints import backoffice_router
 from backbone.errors import all_error_types
 from backbone.exchange.endpoints import market_router
+from backbone.identity.endpoints import identity_router
 from backbone.middleware import RequestMiddleware
 from backbone.problems import install_problem_handlers, problem_response
 
@@ -54,7 +55,7 @@ def create_app(container: Container | None = None) -> FastAPI:
 
 
 def _routers() -> list[APIRouter]:
-    return [backoffice_router, market_router]
+    return [backoffice_router, market_router, identity_router]
 
 
 def _add_operations_routes(app: FastAPI) -> None:

@@ -15,6 +15,9 @@ from backbone.brokerage.service import Brokerage
 from backbone.config import Settings
 from backbone.exchange.instruments import Instrument, load_instruments
 from backbone.exchange.repository import upsert_instruments
+from backbone.identity.adapters import development_adapters
+from backbone.identity.service import Identity, build_identity
+from backbone.identity.service.passkeys import WebauthnConfig
 from backbone.kit.clock import Clock, SystemClock
 from backbone.kit.db import Database, make_engine
 from backbone.kit.ids import IdGenerator
@@ -30,6 +33,7 @@ class Container:
     database: Database
     ledger: Ledger
     brokerage: Brokerage
+    identity: Identity
     operator_token: str
     instruments: dict[str, Instrument] = field(default_factory=load_instruments)
 
@@ -38,19 +42,32 @@ class Container:
 
 
 OPERATOR_TOKEN_FILE = "operator-token"  # noqa: S105 - a file name, not a secret
+SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name, not a secret
 
 
-def resolve_operator_token(settings: Settings) -> str:
-    """The back-office bearer token: from the settings, or generated once and kept under var/
-    (readable by its owner only) so that a developer can find it and a restart keeps it."""
-    if settings.operator_token is not None:
-        return settings.operator_token.get_secret_value()
-    path = settings.var_directory / OPERATOR_TOKEN_FILE
+def _generated_once(settings: Settings, file_name: str) -> str:
+    """A random value generated on first need and kept under var/, readable by its owner only, so
+    that a developer can find it and a restart keeps it."""
+    path = settings.var_directory / file_name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+def resolve_operator_token(settings: Settings) -> str:
+    """The back-office bearer token: from the settings, or generated once under var/."""
+    if settings.operator_token is not None:
+        return settings.operator_token.get_secret_value()
+    return _generated_once(settings, OPERATOR_TOKEN_FILE)
+
+
+def resolve_secret_key(settings: Settings) -> bytes:
+    """The installation's secret key (BACKBONE_SECRET_KEY), or one generated once under var/."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    return _generated_once(settings, SECRET_KEY_FILE).encode()
 
 
 def sync_reference_data(session: Session, container: Container) -> int:
@@ -78,5 +95,16 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
         database=Database(engine),
         ledger=ledger,
         brokerage=Brokerage(clock=clock, ids=ids, ledger=ledger),
+        identity=build_identity(
+            clock=clock,
+            ids=ids,
+            adapters=development_adapters(clock=clock, ids=ids),
+            secret_key=resolve_secret_key(settings),
+            webauthn=WebauthnConfig(
+                rp_id=settings.webauthn_rp_id,
+                rp_name=settings.webauthn_rp_name,
+                origins=tuple(settings.webauthn_origins),
+            ),
+        ),
         operator_token=resolve_operator_token(settings),
     )

@@ -38,6 +38,33 @@ class Settings(BaseSettings):
         description="Bearer token for the back-office API. Unset: one is generated under var/.",
     )
 
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Encrypts the certificate authority's private key at rest and keys the HMACs of one-time "
+            "codes and CSRF tokens. Unset: one is generated under var/ (owner-only). Keep it: a new "
+            "key cannot decrypt the authority made with the old one."
+        ),
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="Mark the portal's cookies Secure (HTTPS only). Turn off only for plain-http testing.",
+    )
+    webauthn_rp_id: str = Field(
+        default="localhost", description="The WebAuthn relying party id: the portal's host name"
+    )
+    webauthn_rp_name: str = "Backbone"
+    webauthn_origins: list[str] = Field(
+        default=["http://localhost:8000"], description="Origins the portal is served from, for WebAuthn"
+    )
+    identity_adapters: Literal["development"] = Field(
+        default="development",
+        description=(
+            "SMS, e-mail, identity provider and ARS adapters. 'development' delivers into the outbox "
+            "(`backbone outbox list`) and enables the /api/v1/identity/dev endpoints."
+        ),
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_engine(cls, value: str) -> str:

@@ -16,11 +16,12 @@ from sqlalchemy import Engine, MetaData
 
 from backbone.brokerage import models as brokerage_models
 from backbone.exchange import models as exchange_models
+from backbone.identity import models as identity_models
 from backbone.kit.db import Base
 from backbone.ledger import models as ledger_models
 
 # Importing the model modules registers their tables on Base.metadata.
-MODEL_MODULES = (ledger_models, brokerage_models, exchange_models)
+MODEL_MODULES = (ledger_models, brokerage_models, exchange_models, identity_models)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

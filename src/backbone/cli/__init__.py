@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from backbone.cli import database, demo, ledger, market, serve
+from backbone.cli import database, demo, identity, ledger, market, outbox, serve
 from backbone.errors import BackboneError
 
 app = typer.Typer(
@@ -21,6 +21,8 @@ app.add_typer(database.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(market.app, name="market")
+app.add_typer(identity.app, name="identity")
+app.add_typer(outbox.app, name="outbox")
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ def upgrade() -> None:
     schema.upgrade(resolved.database.engine)
     with resolved.database.transaction() as session:
         assets = bootstrap.sync_reference_data(session, resolved)
+    with resolved.database.transaction() as session:  # first run: the certificate authority's root
+        resolved.identity.authority.root(session)
     current, _head = schema.revisions(resolved.database.engine)
     url = resolved.database.engine.url.render_as_string(hide_password=True)
     console.print(f"database [bold]{url}[/] at revision [bold]{current}[/]; {assets} assets in the ledger")
