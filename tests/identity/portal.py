@@ -7,7 +7,7 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # what starlette.testclient returns
 from fastapi.testclient import TestClient
 
 from backbone.bootstrap import Container
