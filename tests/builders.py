@@ -51,6 +51,7 @@ def account(
             account=opened,
             instrument=code,
             quantity=Quantity.shares(quantity),
+            unit_cost_won=container.instruments[code].base_price,
             idempotency_key=key("in"),
         )
     return opened

@@ -7,12 +7,14 @@ one from the environment. Nothing else constructs engines or reads settings.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from backbone.brokerage.holdings import Holdings, PriceBoard
 from backbone.brokerage.service import Brokerage
 from backbone.config import Settings
+from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.instruments import Instrument, load_instruments
 from backbone.exchange.repository import upsert_instruments
 from backbone.identity.adapters import development_adapters
@@ -33,9 +35,10 @@ class Container:
     database: Database
     ledger: Ledger
     brokerage: Brokerage
+    holdings: Holdings
     identity: Identity
     operator_token: str
-    instruments: dict[str, Instrument] = field(default_factory=load_instruments)
+    instruments: dict[str, Instrument]
 
     def close(self) -> None:
         self.database.dispose()
@@ -88,6 +91,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     )
     ids = IdGenerator(clock, node=settings.node_id)
     ledger = Ledger(clock=clock, ids=ids)
+    instruments = load_instruments()
+    prices = PriceBoard({code: item.base_price for code, item in instruments.items()})
     return Container(
         settings=settings,
         clock=clock,
@@ -95,6 +100,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
         database=Database(engine),
         ledger=ledger,
         brokerage=Brokerage(clock=clock, ids=ids, ledger=ledger),
+        holdings=Holdings(ledger=ledger, clock=clock, calendar=krx_calendar(), prices=prices),
+        instruments=instruments,
         identity=build_identity(
             clock=clock,
             ids=ids,

@@ -38,6 +38,15 @@ class Settings(BaseSettings):
         description="Bearer token for the back-office API. Unset: one is generated under var/.",
     )
 
+    securities_tax_ppm: int = Field(
+        default=2_000,
+        ge=0,
+        le=10_000,
+        description=(
+            "Securities transaction tax on sales, in parts per million of the sale value "
+            "(2,000 = 0.20%, the rate from 2026). Commission is set per firm."
+        ),
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description=(

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from backbone.bootstrap import Container
-from backbone.brokerage.domain import AccountType
+from backbone.brokerage.domain import AccountType, TransactionKind
 from backbone.brokerage.errors import (
     ExceedsWithdrawable,
     FirmAlreadyExists,
@@ -21,7 +21,6 @@ from backbone.brokerage.errors import (
 )
 from backbone.kit.clock import SimulatedClock, seoul_date, seoul_midnight
 from backbone.kit.money import Quantity, Won
-from backbone.ledger.domain import Kind
 from backbone.ledger.errors import AmountNotPositive, IdempotencyKeyReused, InsufficientFunds
 from tests import builders
 
@@ -86,8 +85,8 @@ def test_deposit_withdraw_and_balance(container: Container) -> None:
         account = builders.account(container, session, cash=1_000_000, shares={"005930": 10})
         container.brokerage.withdraw(session, account=account, amount=Won(300_000), idempotency_key="w-1")
     with container.database.reading() as session:
-        balance = container.brokerage.balance(session, account)
-    assert (balance.cash_total, balance.withdrawable) == (700_000, 700_000)
+        balance = container.holdings.balance(session, account)
+    assert (balance.cash_today, balance.withdrawable) == (700_000, 700_000)
     assert [(position.instrument, position.total) for position in balance.positions] == [
         ("005930", Quantity.shares(10).micro)
     ]
@@ -145,8 +144,8 @@ def test_transfers_between_accounts_move_cash_and_shares(container: Container) -
             idempotency_key="t-2",
         )
     with container.database.reading() as session:
-        assert container.brokerage.balance(session, taker).cash_total == 40_000
-        assert container.brokerage.balance(session, taker).positions[0].total == Quantity.shares(2).micro
+        assert container.holdings.balance(session, taker).cash_today == 40_000
+        assert container.holdings.balance(session, taker).positions[0].total == Quantity.shares(2).micro
     for asset, amount, error in (
         ("KRW", 60_001, InsufficientFunds),
         ("NOPE", 1, UnknownInstrument),
@@ -183,12 +182,14 @@ def test_transactions_filter_by_korean_dates_and_page_backwards(
     start = seoul_midnight(seoul_date(first_day) + timedelta(days=1))
     end = seoul_midnight(seoul_date(first_day) + timedelta(days=4))
     with container.database.reading() as session:
-        page = container.brokerage.transactions(session, account=account, since=start, until=end, limit=2)
-        assert [line.amount for line in page.items] == [4_000, 3_000]
-        rest = container.brokerage.transactions(
+        page = container.holdings.transactions(session, account=account, since=start, until=end, limit=2)
+        assert [line.cash_won for line in page.items] == [4_000, 3_000]
+        rest = container.holdings.transactions(
             session, account=account, since=start, until=end, cursor=page.next_cursor, limit=2
         )
-        assert [line.amount for line in rest.items] == [2_000]
+        assert [line.cash_won for line in rest.items] == [2_000]
         assert rest.next_cursor is None
-        withdrawals = container.brokerage.transactions(session, account=account, kinds=[Kind.WITHDRAWAL])
+        withdrawals = container.holdings.transactions(
+            session, account=account, kinds=[TransactionKind.WITHDRAWAL]
+        )
         assert withdrawals.items == []

@@ -12,9 +12,9 @@ def world(container: Container) -> list[tuple[str, str, str, int, tuple[tuple[st
         for firm in container.brokerage.firms(session):
             for account in container.brokerage.accounts_of_firm(session, firm.code):
                 customer = container.brokerage.customer(session, account.customer_id)
-                balance = container.brokerage.balance(session, account)
+                balance = container.holdings.balance(session, account)
                 positions = tuple((position.instrument, position.total) for position in balance.positions)
-                rows.append((firm.code, account.display_number, customer.name, balance.cash_total, positions))
+                rows.append((firm.code, account.display_number, customer.name, balance.cash_today, positions))
     return rows
 
 

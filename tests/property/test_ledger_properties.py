@@ -151,6 +151,7 @@ class LedgerMachine(RuleBasedStateMachine):
                     account=account,
                     instrument=asset,
                     quantity=Quantity(amount),
+                    unit_cost_won=71_500,
                     idempotency_key=idempotency_key,
                 )
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from backbone.brokerage.errors import InvalidAccountNumber, InvalidAccountNumberFormat, InvalidFirmCode
 from backbone.kit.check import invariant
+from backbone.kit.money import MICRO_PER_SHARE
 
 SLOT_KINDS = frozenset("BPNC")
 ACCOUNT_NUMBER_DIGITS_MAX = 16
@@ -159,6 +160,7 @@ class Firm:
     name_en: str
     account_number_format: AccountNumberFormat
     branch: int
+    commission_ppm: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,25 +214,89 @@ def check_firm_code(code: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """Securities of one instrument in one account, in micro-units."""
+    """Shares of one instrument in one account (micro-units), at the last price."""
 
     instrument: str
-    available: int
-    held: int
+    available: int  # sellable: not held for open sell orders
+    held: int  # held for open sell orders
+    cost_won: int  # 매입금액: book cost of the whole holding
+    last_price: int  # 현재가: today's last trade, else the base price
 
     @property
     def total(self) -> int:
         return self.available + self.held
 
+    @property
+    def average_price(self) -> int | None:
+        """평균단가: won per share, rounded down; None without a holding."""
+        return self.cost_won * MICRO_PER_SHARE // self.total if self.total else None
+
+    @property
+    def valuation_won(self) -> int:
+        """평가금액 at the last price, rounded down to the won."""
+        return self.total * self.last_price // MICRO_PER_SHARE
+
+    @property
+    def profit_won(self) -> int:
+        """평가손익: valuation less book cost."""
+        return self.valuation_won - self.cost_won
+
 
 @dataclass(frozen=True, slots=True)
 class AccountBalance:
+    """잔고: cash as a Korean brokerage shows it, and positions."""
+
     account_id: int
-    cash_available: int  # won not held for orders
-    cash_held: int  # won held for open buy orders
+    cash_today: int  # 예수금: cash in the account today, including cash committed to unsettled buys
+    cash_next_day: int  # D+1 예수금: after what settles on the next trading day
+    cash_second_day: int  # D+2 예수금: after everything pending has settled
+    cash_available: int  # not held for orders nor committed to settlements: what can buy
+    cash_held: int  # held for open buy orders
     withdrawable: int  # 출금가능금액
     positions: tuple[Position, ...]
 
     @property
-    def cash_total(self) -> int:
-        return self.cash_available + self.cash_held
+    def valuation_won(self) -> int:
+        return sum(position.valuation_won for position in self.positions)
+
+    @property
+    def cost_won(self) -> int:
+        return sum(position.cost_won for position in self.positions)
+
+    @property
+    def profit_won(self) -> int:
+        return self.valuation_won - self.cost_won
+
+    @property
+    def total_assets_won(self) -> int:
+        """추정자산: D+2 cash plus the positions at the last price."""
+        return self.cash_second_day + self.valuation_won
+
+
+class TransactionKind(StrEnum):
+    """거래내역 line kinds."""
+
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_OUT = "transfer_out"
+    SECURITIES_IN = "securities_in"
+    BUY = "buy"
+    SELL = "sell"
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionLine:
+    id: int
+    account_id: int
+    kind: TransactionKind
+    occurred_at: datetime
+    instrument: str | None
+    quantity_micro: int | None
+    price: int | None
+    amount_won: int | None
+    commission_won: int
+    tax_won: int
+    cash_won: int
+    settlement_date: date | None
+    memo: str

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
+from backbone.brokerage.domain import TransactionKind
+from backbone.brokerage.holdings import Holdings
 from backbone.brokerage.schemas import (
     AccountIn,
     AccountOut,
@@ -25,7 +27,7 @@ from backbone.brokerage.service import Brokerage
 from backbone.dependencies import DatabaseDep, IdempotencyKeyDep, OperatorDep, instant_range, service
 from backbone.errors import InvalidInput
 from backbone.kit.money import Quantity, Won
-from backbone.ledger.domain import CASH, Kind
+from backbone.ledger.domain import CASH
 
 backoffice_router = APIRouter(prefix="/api/backoffice/v1", tags=["back office"])
 
@@ -36,6 +38,14 @@ def _brokerage(request: Request) -> Brokerage:
 
 
 BrokerageDep = Annotated[Brokerage, Depends(_brokerage)]
+
+
+def _holdings(request: Request) -> Holdings:
+    holdings: Holdings = service(request, "holdings")
+    return holdings
+
+
+HoldingsDep = Annotated[Holdings, Depends(_holdings)]
 
 
 @backoffice_router.get("/firms", summary="Securities firms on this installation")
@@ -104,11 +114,16 @@ def get_account(
 
 @backoffice_router.get("/firms/{firm}/accounts/{number}/balance", summary="Cash and positions (잔고)")
 def get_balance(
-    firm: str, number: str, database: DatabaseDep, brokerage: BrokerageDep, _operator: OperatorDep
+    firm: str,
+    number: str,
+    database: DatabaseDep,
+    brokerage: BrokerageDep,
+    holdings: HoldingsDep,
+    _operator: OperatorDep,
 ) -> BalanceOut:
     with database.reading() as session:
         account = brokerage.account_by_number(session, firm, number)
-        return BalanceOut.of(brokerage.balance(session, account))
+        return BalanceOut.of(holdings.balance(session, account))
 
 
 @backoffice_router.get(
@@ -119,6 +134,7 @@ def list_transactions(
     number: str,
     database: DatabaseDep,
     brokerage: BrokerageDep,
+    holdings: HoldingsDep,
     _operator: OperatorDep,
     since: Annotated[
         date | None, Query(alias="from", description="First Korean calendar day, inclusive")
@@ -126,14 +142,14 @@ def list_transactions(
     until: Annotated[
         date | None, Query(alias="to", description="Last Korean calendar day, inclusive")
     ] = None,
-    kind: Annotated[list[Kind] | None, Query(description="Only these kinds")] = None,
+    kind: Annotated[list[TransactionKind] | None, Query(description="Only these kinds")] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int | None, Query()] = None,
 ) -> TransactionPage:
     start, end = instant_range(since, until)
     with database.reading() as session:
         account = brokerage.account_by_number(session, firm, number)
-        page = brokerage.transactions(
+        page = holdings.transactions(
             session, account=account, since=start, until=end, kinds=kind, cursor=cursor, limit=limit
         )
     return TransactionPage(

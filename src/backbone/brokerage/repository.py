@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backbone.brokerage.domain import (
@@ -14,8 +16,10 @@ from backbone.brokerage.domain import (
     AccountType,
     Customer,
     Firm,
+    TransactionKind,
+    TransactionLine,
 )
-from backbone.brokerage.models import AccountRow, CustomerRow, FirmRow
+from backbone.brokerage.models import AccountRow, CustomerRow, FirmRow, TransactionRow
 from backbone.kit.check import present
 
 
@@ -27,6 +31,7 @@ def _firm(row: FirmRow) -> Firm:
         name_en=row.name_en,
         account_number_format=AccountNumberFormat(row.account_number_pattern),
         branch=row.branch,
+        commission_ppm=row.commission_ppm,
     )
 
 
@@ -243,3 +248,80 @@ def accounts_of_firm(session: Session, firm: Firm) -> list[Account]:
         select(AccountRow).where(AccountRow.firm_id == firm.id).order_by(AccountRow.number)
     )
     return [_account(row, firm) for row in rows]
+
+
+# --- transaction lines (거래내역) ----------------------------------------------------------------
+
+_TRANSACTIONS = cast(Table, TransactionRow.__table__)
+
+
+def insert_transaction_lines(
+    session: Session, lines: Sequence[TransactionLine], transfer_ids: Sequence[int | None]
+) -> None:
+    if not lines:
+        return
+    session.connection().execute(
+        insert(_TRANSACTIONS),
+        [
+            {
+                "id": line.id,
+                "account_id": line.account_id,
+                "kind": line.kind.value,
+                "occurred_at": line.occurred_at,
+                "instrument": line.instrument,
+                "quantity_micro": line.quantity_micro,
+                "price": line.price,
+                "amount_won": line.amount_won,
+                "commission_won": line.commission_won,
+                "tax_won": line.tax_won,
+                "cash_won": line.cash_won,
+                "settlement_date": line.settlement_date,
+                "memo": line.memo,
+                "ledger_transfer_id": transfer_id,
+                "execution_id": None,
+            }
+            for line, transfer_id in zip(lines, transfer_ids, strict=True)
+        ],
+    )
+
+
+def transaction_lines(
+    session: Session,
+    account_id: int,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    kinds: Iterable[TransactionKind] | None,
+    before_id: int | None,
+    limit: int,
+) -> list[TransactionLine]:
+    conditions = [_TRANSACTIONS.c.account_id == account_id]
+    if since is not None:
+        conditions.append(_TRANSACTIONS.c.occurred_at >= since)
+    if until is not None:
+        conditions.append(_TRANSACTIONS.c.occurred_at < until)
+    if kinds is not None:
+        conditions.append(_TRANSACTIONS.c.kind.in_([kind.value for kind in kinds]))
+    if before_id is not None:
+        conditions.append(_TRANSACTIONS.c.id < before_id)
+    rows = session.connection().execute(
+        select(_TRANSACTIONS).where(*conditions).order_by(_TRANSACTIONS.c.id.desc()).limit(limit)
+    )
+    return [
+        TransactionLine(
+            id=row.id,
+            account_id=row.account_id,
+            kind=TransactionKind(row.kind),
+            occurred_at=row.occurred_at,
+            instrument=row.instrument,
+            quantity_micro=row.quantity_micro,
+            price=row.price,
+            amount_won=row.amount_won,
+            commission_won=row.commission_won,
+            tax_won=row.tax_won,
+            cash_won=row.cash_won,
+            settlement_date=row.settlement_date,
+            memo=row.memo,
+        )
+        for row in rows
+    ]

@@ -8,10 +8,19 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from backbone.brokerage.domain import Account, AccountBalance, AccountType, Customer, Firm
+from backbone.brokerage.domain import (
+    Account,
+    AccountBalance,
+    AccountType,
+    Customer,
+    Firm,
+    Position,
+    TransactionKind,
+    TransactionLine,
+)
 from backbone.kit.clock import SEOUL
 from backbone.kit.money import Quantity
-from backbone.ledger.domain import CASH, HistoryLine, Kind, Transfer
+from backbone.ledger.domain import CASH, Kind, Transfer
 
 
 class Strict(BaseModel):
@@ -115,61 +124,89 @@ class TransferOut(Strict):
 
 class PositionOut(Strict):
     instrument: str
-    quantity: str
-    available: str
-    held: str
+    quantity: str = Field(description="Shares held, as a decimal string")
+    sellable_quantity: str = Field(description="Shares not held for open sell orders")
+    average_price_won: int | None = Field(description="평균단가: book cost per share; null without shares")
+    cost_won: int = Field(description="매입금액: book cost")
+    last_price_won: int = Field(description="현재가: the last trade today, else the base price")
+    valuation_won: int = Field(description="평가금액 at the last price")
+    profit_won: int = Field(description="평가손익: valuation less book cost")
+
+    @classmethod
+    def of(cls, position: Position) -> PositionOut:
+        return cls(
+            instrument=position.instrument,
+            quantity=str(Quantity(position.total)),
+            sellable_quantity=str(Quantity(position.available)),
+            average_price_won=position.average_price,
+            cost_won=position.cost_won,
+            last_price_won=position.last_price,
+            valuation_won=position.valuation_won,
+            profit_won=position.profit_won,
+        )
 
 
 class BalanceOut(Strict):
     account_id: int
-    cash_won: int = Field(description="예수금: all cash in the account today")
-    cash_available_won: int = Field(description="Cash not held for open orders")
+    cash_won: int = Field(description="예수금: cash in the account today")
+    cash_next_day_won: int = Field(description="D+1 예수금: after the next trading day's settlements")
+    cash_second_day_won: int = Field(description="D+2 예수금: after every pending settlement")
+    buying_power_won: int = Field(description="Cash not held for orders nor committed to settlements")
     cash_held_won: int = Field(description="Cash held for open buy orders")
     withdrawable_won: int = Field(description="출금가능금액")
+    valuation_won: int = Field(description="평가금액 of all positions")
+    cost_won: int = Field(description="매입금액 of all positions")
+    profit_won: int = Field(description="평가손익 of all positions")
+    total_assets_won: int = Field(description="추정자산: D+2 cash plus the valuation")
     positions: list[PositionOut]
 
     @classmethod
     def of(cls, balance: AccountBalance) -> BalanceOut:
         return cls(
             account_id=balance.account_id,
-            cash_won=balance.cash_total,
-            cash_available_won=balance.cash_available,
+            cash_won=balance.cash_today,
+            cash_next_day_won=balance.cash_next_day,
+            cash_second_day_won=balance.cash_second_day,
+            buying_power_won=balance.cash_available,
             cash_held_won=balance.cash_held,
             withdrawable_won=balance.withdrawable,
-            positions=[
-                PositionOut(
-                    instrument=position.instrument,
-                    quantity=str(Quantity(position.total)),
-                    available=str(Quantity(position.available)),
-                    held=str(Quantity(position.held)),
-                )
-                for position in balance.positions
-            ],
+            valuation_won=balance.valuation_won,
+            cost_won=balance.cost_won,
+            profit_won=balance.profit_won,
+            total_assets_won=balance.total_assets_won,
+            positions=[PositionOut.of(position) for position in balance.positions],
         )
 
 
 class TransactionOut(Strict):
-    transfer_id: int
+    id: int
     occurred_at: datetime
-    kind: Kind
-    asset: str
-    amount_won: int | None = Field(description="For KRW: signed won into (+) or out of (-) the account")
-    quantity: str | None = Field(description="For securities: signed shares, as a decimal string")
+    kind: TransactionKind
+    instrument: str | None
+    quantity: str | None = Field(description="Shares into (+) or out of (-) the account; null for cash")
+    price_won: int | None
+    amount_won: int | None = Field(description="The value traded or moved")
+    commission_won: int
+    tax_won: int
+    cash_won: int = Field(description="정산금액: the signed cash effect on the account")
+    settlement_date: date | None
     memo: str
-    reference: str | None
 
     @classmethod
-    def of(cls, line: HistoryLine) -> TransactionOut:
-        is_cash = line.asset == CASH
+    def of(cls, line: TransactionLine) -> TransactionOut:
         return cls(
-            transfer_id=line.transfer_id,
+            id=line.id,
             occurred_at=line.occurred_at.astimezone(SEOUL),
             kind=line.kind,
-            asset=line.asset,
-            amount_won=line.amount if is_cash else None,
-            quantity=None if is_cash else str(Quantity(line.amount)),
+            instrument=line.instrument,
+            quantity=None if line.quantity_micro is None else str(Quantity(line.quantity_micro)),
+            price_won=line.price,
+            amount_won=line.amount_won,
+            commission_won=line.commission_won,
+            tax_won=line.tax_won,
+            cash_won=line.cash_won,
+            settlement_date=line.settlement_date,
             memo=line.memo,
-            reference=line.reference,
         )
 
 

@@ -8,8 +8,8 @@ that a refusal says what a person needs to know.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -17,12 +17,12 @@ from backbone.brokerage import repository
 from backbone.brokerage.domain import (
     DEPOSITORY_OWNER,
     Account,
-    AccountBalance,
     AccountNumberFormat,
     AccountType,
     Customer,
     Firm,
-    Position,
+    TransactionKind,
+    TransactionLine,
     check_firm_code,
     firm_owner,
 )
@@ -38,14 +38,14 @@ from backbone.brokerage.errors import (
     UnknownFirm,
     UnknownInstrument,
 )
-from backbone.kit.clock import Clock
+from backbone.brokerage.trading import repository as trading_repository
+from backbone.brokerage.trading.domain import reduced_cost
+from backbone.kit.clock import Clock, seoul_date
 from backbone.kit.ids import IdGenerator
-from backbone.kit.money import Quantity, Won
-from backbone.kit.pagination import Page
+from backbone.kit.money import MICRO_PER_SHARE, Quantity, Won
 from backbone.ledger.domain import (
     CASH,
     AccountState,
-    HistoryLine,
     Kind,
     Leg,
     Purpose,
@@ -206,14 +206,14 @@ class Brokerage:
         _require_active(account)
         bank = self._firm_bank(session, account.firm)
         target = self._account_cash(session, account)
-        return self.ledger.transfer(
-            session,
-            TransferRequest(
-                idempotency_key=idempotency_key,
-                kind=Kind.DEPOSIT,
-                legs=(Leg(bank.id, CASH, -amount.amount), Leg(target.id, CASH, amount.amount)),
-                memo=_memo(memo),
-            ),
+        request = TransferRequest(
+            idempotency_key=idempotency_key,
+            kind=Kind.DEPOSIT,
+            legs=(Leg(bank.id, CASH, -amount.amount), Leg(target.id, CASH, amount.amount)),
+            memo=_memo(memo),
+        )
+        return self._post(
+            session, request, [self._cash_line(account, TransactionKind.DEPOSIT, amount.amount, memo)]
         )
 
     def withdraw(
@@ -232,15 +232,14 @@ class Brokerage:
                 )
         bank = self._firm_bank(session, account.firm)
         source = self._account_cash(session, account)
-        return self.ledger.transfer(
-            session,
-            TransferRequest(
-                idempotency_key=idempotency_key,
-                kind=Kind.WITHDRAWAL,
-                legs=(Leg(source.id, CASH, -amount.amount), Leg(bank.id, CASH, amount.amount)),
-                memo=_memo(memo),
-            ),
+        request = TransferRequest(
+            idempotency_key=idempotency_key,
+            kind=Kind.WITHDRAWAL,
+            legs=(Leg(source.id, CASH, -amount.amount), Leg(bank.id, CASH, amount.amount)),
+            memo=_memo(memo),
         )
+        line = self._cash_line(account, TransactionKind.WITHDRAWAL, -amount.amount, memo)
+        return self._post(session, request, [line])
 
     def transfer_between(
         self,
@@ -253,7 +252,8 @@ class Brokerage:
         idempotency_key: str,
         memo: str = "",
     ) -> Transfer:
-        """Move cash (in won) or securities (in micro-units) from one account to another (대체)."""
+        """Move cash (in won) or securities (in micro-units) from one account to another (대체).
+        Securities keep their book cost: the moved shares take their share of it along."""
         check_amount(amount, "transfer amount")
         if source.id == target.id:
             raise SameAccount("the source and target accounts are the same")
@@ -268,15 +268,23 @@ class Brokerage:
         target_ledger = self.ledger.account(
             session, owner=target.owner, asset=asset, purpose=Purpose.AVAILABLE
         )
-        return self.ledger.transfer(
-            session,
-            TransferRequest(
-                idempotency_key=idempotency_key,
-                kind=Kind.TRANSFER,
-                legs=(Leg(source_ledger.id, asset, -amount), Leg(target_ledger.id, asset, amount)),
-                memo=_memo(memo),
-            ),
+        request = TransferRequest(
+            idempotency_key=idempotency_key,
+            kind=Kind.TRANSFER,
+            legs=(Leg(source_ledger.id, asset, -amount), Leg(target_ledger.id, asset, amount)),
+            memo=_memo(memo),
         )
+        if asset == CASH:
+            lines = [
+                self._cash_line(source, TransactionKind.TRANSFER_OUT, -amount, memo),
+                self._cash_line(target, TransactionKind.TRANSFER_IN, amount, memo),
+            ]
+            return self._post(session, request, lines)
+        lines = [
+            self._securities_line(source, TransactionKind.TRANSFER_OUT, asset, -amount, None, memo),
+            self._securities_line(target, TransactionKind.TRANSFER_IN, asset, amount, None, memo),
+        ]
+        return self._post(session, request, lines, cost_move=(source, target, asset, amount))
 
     def deliver_securities(
         self,
@@ -285,11 +293,14 @@ class Brokerage:
         account: Account,
         instrument: str,
         quantity: Quantity,
+        unit_cost_won: int,
         idempotency_key: str,
         memo: str = "",
     ) -> Transfer:
-        """Securities arriving from outside Backbone (입고), through the depository."""
+        """Securities arriving from outside Backbone (입고), through the depository, at a book cost
+        per share (their acquisition price elsewhere)."""
         check_amount(quantity.micro, "quantity")
+        check_amount(unit_cost_won, "unit cost")
         _require_active(account)
         self._require_instrument(session, instrument)
         depository = self.ledger.account(
@@ -298,57 +309,116 @@ class Brokerage:
         target = self.ledger.account(
             session, owner=account.owner, asset=instrument, purpose=Purpose.AVAILABLE
         )
-        return self.ledger.transfer(
-            session,
-            TransferRequest(
-                idempotency_key=idempotency_key,
-                kind=Kind.SECURITIES_IN,
-                legs=(
-                    Leg(depository.id, instrument, -quantity.micro),
-                    Leg(target.id, instrument, quantity.micro),
-                ),
-                memo=_memo(memo),
+        request = TransferRequest(
+            idempotency_key=idempotency_key,
+            kind=Kind.SECURITIES_IN,
+            legs=(
+                Leg(depository.id, instrument, -quantity.micro),
+                Leg(target.id, instrument, quantity.micro),
             ),
+            memo=_memo(memo),
         )
+        line = self._securities_line(
+            account, TransactionKind.SECURITIES_IN, instrument, quantity.micro, unit_cost_won, memo
+        )
+        cost = quantity.micro * unit_cost_won // MICRO_PER_SHARE
+        return self._post(session, request, [line], cost_added=(account, instrument, quantity.micro, cost))
 
     def withdrawable(self, session: Session, account: Account) -> int:
-        """출금가능금액: cash not held for open orders. Unsettled trades reduce it further once the
-        order chain books them."""
+        """출금가능금액: cash neither held for open orders nor committed to unsettled buys."""
         return self.ledger.balance(session, account.owner, CASH).available
 
-    def balance(self, session: Session, account: Account) -> AccountBalance:
-        balances = self.ledger.balances(session, account.owner)
-        cash = balances.pop(CASH, None)
-        positions = tuple(
-            Position(instrument=asset, available=balance.available, held=balance.held)
-            for asset, balance in sorted(balances.items())
-            if balance.total != 0
-        )
-        return AccountBalance(
-            account_id=account.id,
-            cash_available=cash.available if cash else 0,
-            cash_held=cash.held if cash else 0,
-            withdrawable=self.withdrawable(session, account),
-            positions=positions,
-        )
+    # --- internals ------------------------------------------------------------------------------
 
-    def transactions(
+    def _post(
         self,
         session: Session,
+        request: TransferRequest,
+        lines: list[TransactionLine],
         *,
-        account: Account,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        kinds: Iterable[Kind] | None = None,
-        cursor: str | None = None,
-        limit: int | None = None,
-    ) -> Page[HistoryLine]:
-        """거래내역: what moved in and out of the account, newest first."""
-        return self.ledger.history(
-            session, owner=account.owner, since=since, until=until, kinds=kinds, cursor=cursor, limit=limit
+        cost_added: tuple[Account, str, int, int] | None = None,
+        cost_move: tuple[Account, Account, str, int] | None = None,
+    ) -> Transfer:
+        """Post the transfer; on its first posting (not a retry) write its 거래내역 lines and book
+        costs with it, in the same transaction."""
+        first_time = self.ledger.find_transfer(session, request.idempotency_key) is None
+        transfer = self.ledger.transfer(session, request)
+        if not first_time:
+            return transfer
+        repository.insert_transaction_lines(
+            session,
+            [replace(line, occurred_at=transfer.occurred_at) for line in lines],
+            [transfer.id] * len(lines),
+        )
+        if cost_added is not None:
+            account, instrument, quantity, cost = cost_added
+            self._add_cost(session, account.id, instrument, quantity, cost)
+        if cost_move is not None:
+            giver, taker, instrument, quantity = cost_move
+            held_quantity, held_cost = trading_repository.position_costs(session, giver.id).get(
+                instrument, (0, 0)
+            )
+            moved_cost = held_cost - reduced_cost(held_cost, held_quantity, quantity) if held_quantity else 0
+            self._add_cost(session, giver.id, instrument, -quantity, -moved_cost)
+            self._add_cost(session, taker.id, instrument, quantity, moved_cost)
+        return transfer
+
+    @staticmethod
+    def _add_cost(session: Session, account_id: int, instrument: str, quantity: int, cost: int) -> None:
+        held_quantity, held_cost = trading_repository.position_costs(session, account_id).get(
+            instrument, (0, 0)
+        )
+        new_quantity = max(held_quantity + quantity, 0)
+        trading_repository.save_position_costs(
+            session, account_id, {instrument: (new_quantity, held_cost + cost if new_quantity else 0)}
         )
 
-    # --- internals ------------------------------------------------------------------------------
+    def _cash_line(
+        self, account: Account, kind: TransactionKind, cash_won: int, memo: str
+    ) -> TransactionLine:
+        now = self._clock.now()
+        return TransactionLine(
+            id=self._ids.next(),
+            account_id=account.id,
+            kind=kind,
+            occurred_at=now,
+            instrument=None,
+            quantity_micro=None,
+            price=None,
+            amount_won=abs(cash_won),
+            commission_won=0,
+            tax_won=0,
+            cash_won=cash_won,
+            settlement_date=seoul_date(now),
+            memo=memo,
+        )
+
+    def _securities_line(
+        self,
+        account: Account,
+        kind: TransactionKind,
+        instrument: str,
+        quantity_micro: int,
+        price: int | None,
+        memo: str,
+    ) -> TransactionLine:
+        now = self._clock.now()
+        value = None if price is None else abs(quantity_micro) * price // MICRO_PER_SHARE
+        return TransactionLine(
+            id=self._ids.next(),
+            account_id=account.id,
+            kind=kind,
+            occurred_at=now,
+            instrument=instrument,
+            quantity_micro=quantity_micro,
+            price=price,
+            amount_won=value,
+            commission_won=0,
+            tax_won=0,
+            cash_won=0,
+            settlement_date=seoul_date(now),
+            memo=memo,
+        )
 
     def _firm_bank(self, session: Session, firm: Firm) -> AccountState:
         return self.ledger.account(

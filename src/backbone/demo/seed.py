@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from backbone.bootstrap import Container
 from backbone.brokerage.domain import Account, AccountType
 from backbone.identity.personal_identifier import development_personal_identifier
-from backbone.kit.money import Quantity, Won
+from backbone.kit.money import Quantity, Won, round_down_to_tick
 
 DEFAULT_SEED = 2026
 PEOPLE_COUNT = 24
@@ -194,11 +194,15 @@ def _deliver_holdings(
 ) -> int:
     chosen = generator.sample(instruments, generator.randint(0, 5))
     for code in chosen:
+        # Bought elsewhere at up to 20% either side of today's base price: the demo shows gains and losses.
+        base_price = container.instruments[code].base_price
+        cost = max(1, round_down_to_tick(base_price * generator.randint(80, 120) // 100))
         container.brokerage.deliver_securities(
             session,
             account=account,
             instrument=code,
             quantity=Quantity.shares(generator.randint(1, 50) * 10),
+            unit_cost_won=cost,
             idempotency_key=f"demo:{seed_value}:holding:{account.firm.code}:{account.number}:{code}",
             memo="데모 입고",
         )

@@ -1,0 +1,140 @@
+"""Typed refusals of orders. Each code is stable; each message is written for the investor."""
+
+from __future__ import annotations
+
+from backbone.errors import BackboneError
+
+
+class OrderError(BackboneError):
+    code = "order.error"
+    title = "The order was refused"
+
+
+class QuantityNotPositive(OrderError):
+    status_code = 422
+    code = "order.quantity_not_positive"
+    title = "The quantity must be at least one share"
+
+
+class QuantityAboveMaximum(OrderError):
+    status_code = 422
+    code = "order.quantity_above_maximum"
+    title = "The quantity is above the maximum for one order"
+
+
+class OrderValueTooLarge(OrderError):
+    status_code = 422
+    code = "order.value_above_maximum"
+    title = "The order's value is above the maximum for one order"
+
+
+class PriceRequired(OrderError):
+    status_code = 422
+    code = "order.price_required"
+    title = "A limit order needs a price"
+
+
+class PriceWithMarketOrder(OrderError):
+    status_code = 422
+    code = "order.price_with_market_order"
+    title = "A market order carries no price"
+
+
+class PriceOffTick(OrderError):
+    """Prices move in steps that depend on the price (KRX 호가가격단위)."""
+
+    status_code = 422
+    code = "order.price_off_tick"
+    title = "The price is not on the price grid"
+
+
+class PriceOutsideLimits(OrderError):
+    """A day's prices stay within 30% of the base price (가격제한폭)."""
+
+    status_code = 422
+    code = "order.price_outside_limits"
+    title = "The price is outside today's limits"
+
+
+class MarketClosed(OrderError):
+    status_code = 409
+    code = "order.market_closed"
+    title = "The market is closed"
+
+
+class NotAllowedInAuction(OrderError):
+    status_code = 409
+    code = "order.not_allowed_in_auction"
+    title = "Only day limit orders are taken during a call auction"
+
+
+class InsufficientBuyingPower(OrderError):
+    """A buy reserves its value at its worst price plus commission from cash not already held."""
+
+    status_code = 409
+    code = "order.insufficient_buying_power"
+    title = "Not enough cash to buy"
+
+
+class InsufficientShares(OrderError):
+    """Backbone does not allow short selling: a sale needs the shares in the account."""
+
+    status_code = 409
+    code = "order.insufficient_shares"
+    title = "Not enough shares to sell"
+
+
+class TooManyOpenOrders(OrderError):
+    status_code = 409
+    code = "order.too_many_open_orders"
+    title = "The account has too many open orders"
+
+
+class UnknownOrder(OrderError):
+    status_code = 404
+    code = "order.unknown"
+    title = "Unknown order"
+
+
+class OrderNotOpen(OrderError):
+    """The order has already been filled, cancelled, rejected or has expired."""
+
+    status_code = 409
+    code = "order.not_open"
+    title = "The order is no longer open"
+
+
+class NothingToModify(OrderError):
+    status_code = 422
+    code = "order.nothing_to_modify"
+    title = "The modification changes nothing"
+
+
+class ClientOrderKeyReused(OrderError):
+    status_code = 422
+    code = "order.client_order_key_reused"
+    title = "The order key was used for a different order"
+
+
+class VenueRejected(OrderError):
+    """The venue refused the order after it was reserved; the reservation has been released."""
+
+    status_code = 409
+    code = "order.rejected_by_venue"
+    title = "The market refused the order"
+
+
+class NoLiquidity(VenueRejected):
+    code = "order.no_liquidity"
+    title = "There is nothing on the other side to trade with"
+
+
+class FillOrKillNotFillable(VenueRejected):
+    code = "order.fok_not_fillable"
+    title = "The fill-or-kill order could not be filled at once in full"
+
+
+class VenueUnavailable(OrderError):
+    status_code = 503
+    code = "order.venue_unavailable"
+    title = "The market cannot take orders right now"

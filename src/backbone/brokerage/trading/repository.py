@@ -1,0 +1,375 @@
+"""Every order-chain query: orders, executions, settlements, position costs, the venue cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from backbone.brokerage.models import (
+    ExecutionRow,
+    OrderRow,
+    PositionCostRow,
+    SettlementRow,
+    VenueCursorRow,
+)
+from backbone.brokerage.trading.domain import (
+    ExecutionRecord,
+    OrderRecord,
+    OrderStatus,
+    Settlement,
+)
+from backbone.exchange.orders import OrderType, Side, TimeInForce
+
+_ORDERS = cast(Table, OrderRow.__table__)
+_EXECUTIONS = cast(Table, ExecutionRow.__table__)
+_SETTLEMENTS = cast(Table, SettlementRow.__table__)
+_COSTS = cast(Table, PositionCostRow.__table__)
+_OPEN_STATUSES = [OrderStatus.NEW.value, OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value]
+
+
+def _order(row: Row[Any]) -> OrderRecord:
+    return OrderRecord(
+        id=row.id,
+        account_id=row.account_id,
+        client_order_key=row.client_order_key,
+        instrument=row.instrument,
+        side=Side(row.side),
+        order_type=OrderType(row.order_type),
+        time_in_force=TimeInForce(row.time_in_force),
+        price=row.price,
+        quantity=row.quantity,
+        open_quantity=row.open_quantity,
+        filled_quantity=row.filled_quantity,
+        cancelled_quantity=row.cancelled_quantity,
+        filled_value_won=row.filled_value_won,
+        status=OrderStatus(row.status),
+        reject_code=row.reject_code,
+        reject_message=row.reject_message,
+        trade_date=row.trade_date,
+        last_sequence=row.last_sequence,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _order_values(order: OrderRecord) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "account_id": order.account_id,
+        "client_order_key": order.client_order_key,
+        "instrument": order.instrument,
+        "side": order.side.value,
+        "order_type": order.order_type.value,
+        "time_in_force": order.time_in_force.value,
+        "price": order.price,
+        "quantity": order.quantity,
+        "open_quantity": order.open_quantity,
+        "filled_quantity": order.filled_quantity,
+        "cancelled_quantity": order.cancelled_quantity,
+        "filled_value_won": order.filled_value_won,
+        "status": order.status.value,
+        "reject_code": order.reject_code,
+        "reject_message": order.reject_message,
+        "trade_date": order.trade_date,
+        "last_sequence": order.last_sequence,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+_UPDATE_ORDER = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("order_id"))
+    .values(
+        price=bindparam("new_price"),
+        quantity=bindparam("new_quantity"),
+        open_quantity=bindparam("new_open_quantity"),
+        filled_quantity=bindparam("new_filled_quantity"),
+        cancelled_quantity=bindparam("new_cancelled_quantity"),
+        filled_value_won=bindparam("new_filled_value_won"),
+        status=bindparam("new_status"),
+        reject_code=bindparam("new_reject_code"),
+        reject_message=bindparam("new_reject_message"),
+        last_sequence=bindparam("new_last_sequence"),
+        updated_at=bindparam("new_updated_at"),
+    )
+)
+
+
+def insert_orders(session: Session, orders: Sequence[OrderRecord]) -> None:
+    if orders:
+        session.connection().execute(insert(_ORDERS), [_order_values(order) for order in orders])
+
+
+def update_orders(session: Session, orders: Iterable[OrderRecord]) -> None:
+    rows = [
+        {
+            "order_id": order.id,
+            "new_price": order.price,
+            "new_quantity": order.quantity,
+            "new_open_quantity": order.open_quantity,
+            "new_filled_quantity": order.filled_quantity,
+            "new_cancelled_quantity": order.cancelled_quantity,
+            "new_filled_value_won": order.filled_value_won,
+            "new_status": order.status.value,
+            "new_reject_code": order.reject_code,
+            "new_reject_message": order.reject_message,
+            "new_last_sequence": order.last_sequence,
+            "new_updated_at": order.updated_at,
+        }
+        for order in orders
+    ]
+    if rows:
+        session.connection().execute(_UPDATE_ORDER, rows)
+
+
+def orders_by_ids(session: Session, order_ids: Iterable[int]) -> dict[int, OrderRecord]:
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    rows = session.connection().execute(select(_ORDERS).where(_ORDERS.c.id.in_(ids))).all()
+    return {row.id: _order(row) for row in rows}
+
+
+def order_by_client_key(session: Session, account_id: int, key: str) -> OrderRecord | None:
+    row = (
+        session.connection()
+        .execute(select(_ORDERS).where(_ORDERS.c.account_id == account_id, _ORDERS.c.client_order_key == key))
+        .first()
+    )
+    return None if row is None else _order(row)
+
+
+def open_order_count(session: Session, account_id: int) -> int:
+    return (
+        session.connection()
+        .execute(
+            select(func.count())
+            .select_from(_ORDERS)
+            .where(_ORDERS.c.account_id == account_id, _ORDERS.c.status.in_(_OPEN_STATUSES))
+        )
+        .scalar_one()
+    )
+
+
+def orders_in_status(session: Session, statuses: Iterable[OrderStatus]) -> list[OrderRecord]:
+    rows = session.connection().execute(
+        select(_ORDERS)
+        .where(_ORDERS.c.status.in_([status.value for status in statuses]))
+        .order_by(_ORDERS.c.id)
+    )
+    return [_order(row) for row in rows]
+
+
+def orders_of_account(
+    session: Session, account_id: int, *, open_only: bool, before_id: int | None, limit: int
+) -> list[OrderRecord]:
+    conditions = [_ORDERS.c.account_id == account_id]
+    if open_only:
+        conditions.append(_ORDERS.c.status.in_(_OPEN_STATUSES))
+    if before_id is not None:
+        conditions.append(_ORDERS.c.id < before_id)
+    rows = session.connection().execute(
+        select(_ORDERS).where(*conditions).order_by(_ORDERS.c.id.desc()).limit(limit)
+    )
+    return [_order(row) for row in rows]
+
+
+# --- executions and settlements -------------------------------------------------------------
+
+
+def _execution(row: Row[Any]) -> ExecutionRecord:
+    return ExecutionRecord(
+        id=row.id,
+        trade_id=row.trade_id,
+        order_id=row.order_id,
+        account_id=row.account_id,
+        instrument=row.instrument,
+        side=Side(row.side),
+        price=row.price,
+        quantity=row.quantity,
+        gross_won=row.gross_won,
+        commission_won=row.commission_won,
+        tax_won=row.tax_won,
+        trade_date=row.trade_date,
+        settlement_date=row.settlement_date,
+        executed_at=row.executed_at,
+    )
+
+
+def booked_trades(session: Session, trade_ids: Iterable[int]) -> set[tuple[int, str]]:
+    """(trade id, side) pairs already booked, so a replayed trade is booked once."""
+    ids = sorted(set(trade_ids))
+    if not ids:
+        return set()
+    rows = session.connection().execute(
+        select(_EXECUTIONS.c.trade_id, _EXECUTIONS.c.side).where(_EXECUTIONS.c.trade_id.in_(ids))
+    )
+    return {(row.trade_id, row.side) for row in rows}
+
+
+def insert_executions(
+    session: Session, executions: Sequence[ExecutionRecord], sequences: Sequence[int]
+) -> None:
+    if not executions:
+        return
+    session.connection().execute(
+        insert(_EXECUTIONS),
+        [
+            {
+                "id": execution.id,
+                "trade_id": execution.trade_id,
+                "order_id": execution.order_id,
+                "account_id": execution.account_id,
+                "instrument": execution.instrument,
+                "side": execution.side.value,
+                "price": execution.price,
+                "quantity": execution.quantity,
+                "gross_won": execution.gross_won,
+                "commission_won": execution.commission_won,
+                "tax_won": execution.tax_won,
+                "trade_date": execution.trade_date,
+                "settlement_date": execution.settlement_date,
+                "venue_sequence": sequence,
+                "executed_at": execution.executed_at,
+            }
+            for execution, sequence in zip(executions, sequences, strict=True)
+        ],
+    )
+
+
+def executions_of_account(
+    session: Session, account_id: int, *, order_id: int | None, before_id: int | None, limit: int
+) -> list[ExecutionRecord]:
+    conditions = [_EXECUTIONS.c.account_id == account_id]
+    if order_id is not None:
+        conditions.append(_EXECUTIONS.c.order_id == order_id)
+    if before_id is not None:
+        conditions.append(_EXECUTIONS.c.id < before_id)
+    rows = session.connection().execute(
+        select(_EXECUTIONS).where(*conditions).order_by(_EXECUTIONS.c.id.desc()).limit(limit)
+    )
+    return [_execution(row) for row in rows]
+
+
+def insert_settlements(session: Session, settlements: Sequence[Settlement]) -> None:
+    if not settlements:
+        return
+    session.connection().execute(
+        insert(_SETTLEMENTS),
+        [
+            {
+                "id": settlement.id,
+                "execution_id": settlement.execution_id,
+                "account_id": settlement.account_id,
+                "direction": "pay" if settlement.direction is Side.BUY else "receive",
+                "amount_won": settlement.amount_won,
+                "settlement_date": settlement.settlement_date,
+                "status": "pending",
+                "settled_at": None,
+            }
+            for settlement in settlements
+        ],
+    )
+
+
+def _settlement(row: Row[Any]) -> Settlement:
+    return Settlement(
+        id=row.id,
+        execution_id=row.execution_id,
+        account_id=row.account_id,
+        direction=Side.BUY if row.direction == "pay" else Side.SELL,
+        amount_won=row.amount_won,
+        settlement_date=row.settlement_date,
+    )
+
+
+def pending_settlements(session: Session, account_id: int) -> list[Settlement]:
+    rows = session.connection().execute(
+        select(_SETTLEMENTS).where(
+            _SETTLEMENTS.c.account_id == account_id, _SETTLEMENTS.c.status == "pending"
+        )
+    )
+    return [_settlement(row) for row in rows]
+
+
+def due_settlements(session: Session, day: date, limit: int) -> list[Settlement]:
+    rows = session.connection().execute(
+        select(_SETTLEMENTS)
+        .where(_SETTLEMENTS.c.status == "pending", _SETTLEMENTS.c.settlement_date <= day)
+        .order_by(_SETTLEMENTS.c.id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return [_settlement(row) for row in rows]
+
+
+def mark_settled(session: Session, settlement_ids: Sequence[int], at: datetime) -> None:
+    if settlement_ids:
+        session.connection().execute(
+            update(_SETTLEMENTS)
+            .where(_SETTLEMENTS.c.id.in_(list(settlement_ids)), _SETTLEMENTS.c.status == "pending")
+            .values(status="settled", settled_at=at)
+        )
+
+
+# --- position costs -------------------------------------------------------------------------
+
+
+def position_costs(session: Session, account_id: int) -> dict[str, tuple[int, int]]:
+    """instrument -> (quantity in micro-units, book cost in won)."""
+    rows = session.connection().execute(
+        select(_COSTS.c.instrument, _COSTS.c.quantity_micro, _COSTS.c.cost_won).where(
+            _COSTS.c.account_id == account_id
+        )
+    )
+    return {row.instrument: (row.quantity_micro, row.cost_won) for row in rows}
+
+
+def save_position_costs(session: Session, account_id: int, costs: dict[str, tuple[int, int]]) -> None:
+    """Write (quantity, cost) per instrument, inserting or replacing."""
+    if not costs:
+        return
+    dialect = session.get_bind().dialect.name
+    rows = [
+        {"account_id": account_id, "instrument": code, "quantity_micro": quantity, "cost_won": cost}
+        for code, (quantity, cost) in costs.items()
+    ]
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(_COSTS).values(rows)
+    session.connection().execute(
+        statement.on_conflict_do_update(
+            index_elements=["account_id", "instrument"],
+            set_={
+                "quantity_micro": statement.excluded.quantity_micro,
+                "cost_won": statement.excluded.cost_won,
+            },
+        )
+    )
+
+
+# --- the venue cursor -----------------------------------------------------------------------
+
+
+def booked_sequence(session: Session, venue: str) -> int:
+    value = session.scalar(select(VenueCursorRow.booked_sequence).where(VenueCursorRow.venue == venue))
+    return 0 if value is None else int(value)
+
+
+def save_booked_sequence(session: Session, venue: str, sequence: int, at: datetime) -> None:
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(VenueCursorRow).values(
+        venue=venue, booked_sequence=sequence, updated_at=at
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["venue"], set_={"booked_sequence": sequence, "updated_at": at}
+        )
+    )
