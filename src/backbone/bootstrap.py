@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from backbone.brokerage.holdings import Holdings, PriceBoard
 from backbone.brokerage.service import Brokerage
+from backbone.brokerage.watchlists import Watchlists
 from backbone.config import Settings
 from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.instruments import Instrument, load_instruments
@@ -36,6 +37,7 @@ class Container:
     ledger: Ledger
     brokerage: Brokerage
     holdings: Holdings
+    watchlists: Watchlists
     identity: Identity
     operator_token: str
     instruments: dict[str, Instrument]
@@ -101,6 +103,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
         ledger=ledger,
         brokerage=Brokerage(clock=clock, ids=ids, ledger=ledger),
         holdings=Holdings(ledger=ledger, clock=clock, calendar=krx_calendar(), prices=prices),
+        watchlists=Watchlists(clock=clock, ids=ids),
         instruments=instruments,
         identity=build_identity(
             clock=clock,
