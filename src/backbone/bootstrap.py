@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from backbone.brokerage.holdings import Holdings, PriceBoard
 from backbone.brokerage.service import Brokerage
+from backbone.brokerage.trading.desk import OrderDesk
+from backbone.brokerage.trading.pipeline import OrderPipeline
+from backbone.brokerage.trading.settlement import Settler
+from backbone.brokerage.trading.venue import Venue
 from backbone.brokerage.watchlists import Watchlists
 from backbone.config import Settings
 from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.instruments import Instrument, load_instruments
+from backbone.exchange.journal import FsyncPolicy
 from backbone.exchange.repository import upsert_instruments
 from backbone.identity.adapters import development_adapters
 from backbone.identity.service import Identity, build_identity
@@ -73,6 +79,47 @@ def resolve_secret_key(settings: Settings) -> bytes:
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value().encode()
     return _generated_once(settings, SECRET_KEY_FILE).encode()
+
+
+@dataclass
+class Trading:
+    """The order chain running in this process: the venue and the pipeline that owns it."""
+
+    venue: Venue
+    desk: OrderDesk
+    settler: Settler
+    pipeline: OrderPipeline
+
+    def close(self) -> None:
+        self.pipeline.stop()
+        self.venue.close()
+
+
+def open_trading(container: Container, *, journal_directory: Path | None = None) -> Trading:
+    """Open the venue's journal (recovering the books), wire the order pipeline to it, and book
+    whatever an earlier process published but did not book. One process at a time may do this."""
+    settings = container.settings
+    venue = Venue(
+        journal_directory=journal_directory or settings.var_directory / "exchange",
+        base_prices={code: item.base_price for code, item in container.instruments.items()},
+        clock=container.clock,
+        policy=FsyncPolicy(settings.journal_fsync),
+    )
+    desk = OrderDesk(
+        clock=container.clock,
+        ids=container.ids,
+        ledger=container.ledger,
+        venue=venue,
+        calendar=krx_calendar(),
+        tax_ppm=settings.securities_tax_ppm,
+    )
+    settler = Settler(ledger=container.ledger, clock=container.clock)
+    pipeline = OrderPipeline(
+        database=container.database, desk=desk, venue=venue, settler=settler, clock=container.clock
+    )
+    container.holdings.prices.source = venue.last_price
+    pipeline.recover()
+    return Trading(venue=venue, desk=desk, settler=settler, pipeline=pipeline)
 
 
 def sync_reference_data(session: Session, container: Container) -> int:

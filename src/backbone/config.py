@@ -38,6 +38,14 @@ class Settings(BaseSettings):
         description="Bearer token for the back-office API. Unset: one is generated under var/.",
     )
 
+    journal_fsync: Literal["always", "group", "none"] = Field(
+        default="group",
+        description=(
+            "When the venue's journal reaches the disk: every command (always), every group of "
+            "commands before their results are published (group: survives a machine crash), or "
+            "left to the operating system (none: survives a process crash only)."
+        ),
+    )
     securities_tax_ppm: int = Field(
         default=2_000,
         ge=0,
