@@ -9,11 +9,14 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 import backbone
 from backbone import bootstrap, schema
 from backbone.bootstrap import Container
+from backbone.brokerage.customer_endpoints import customer_router
 from backbone.brokerage.endpoints import backoffice_router
+from backbone.brokerage.trading.endpoints import operations_router, orders_router
 from backbone.errors import all_error_types
 from backbone.exchange.endpoints import market_router
 from backbone.identity.endpoints import identity_router
@@ -26,15 +29,25 @@ Backbone's HTTP API. Every error is RFC 9457 `application/problem+json` with a s
 """
 
 
-def create_app(container: Container | None = None) -> FastAPI:
+def create_app(container: Container | None = None, *, run_market: bool = False) -> FastAPI:
+    """The application. With `run_market`, this process also runs the venue and the order
+    pipeline (one process per installation may: the venue's journal admits one writer)."""
     owns_container = container is None
     resolved = container or bootstrap.build()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_container:
-            resolved.close()
+        if run_market:
+            resolved.trading = await run_in_threadpool(bootstrap.open_trading, resolved)
+            resolved.trading.pipeline.start()
+        try:
+            yield
+        finally:
+            if run_market and resolved.trading is not None:
+                await run_in_threadpool(resolved.trading.close)
+                resolved.trading = None
+            if owns_container:
+                resolved.close()
 
     app = FastAPI(
         title="Backbone",
@@ -55,7 +68,14 @@ def create_app(container: Container | None = None) -> FastAPI:
 
 
 def _routers() -> list[APIRouter]:
-    return [backoffice_router, market_router, identity_router]
+    return [
+        backoffice_router,
+        market_router,
+        identity_router,
+        customer_router,
+        orders_router,
+        operations_router,
+    ]
 
 
 def _add_operations_routes(app: FastAPI) -> None:

@@ -27,7 +27,7 @@ from backbone.exchange.repository import upsert_instruments
 from backbone.identity.adapters import development_adapters
 from backbone.identity.service import Identity, build_identity
 from backbone.identity.service.passkeys import WebauthnConfig
-from backbone.kit.clock import Clock, SystemClock
+from backbone.kit.clock import Clock, SimulatedClock, SystemClock
 from backbone.kit.db import Database, make_engine
 from backbone.kit.ids import IdGenerator
 from backbone.ledger.domain import CASH
@@ -47,6 +47,7 @@ class Container:
     identity: Identity
     operator_token: str
     instruments: dict[str, Instrument]
+    trading: Trading | None = None  # opened by the one process that runs the market
 
     def close(self) -> None:
         self.database.dispose()
@@ -132,7 +133,9 @@ def sync_reference_data(session: Session, container: Container) -> int:
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Container:
     settings = settings or Settings()
-    clock = clock or SystemClock()
+    if clock is None:
+        start = settings.simulated_clock_start
+        clock = SimulatedClock(start) if start is not None else SystemClock()
     engine = make_engine(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,

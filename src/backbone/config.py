@@ -5,6 +5,7 @@ Every setting has a safe default for a single developer machine; production sets
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +39,13 @@ class Settings(BaseSettings):
         description="Bearer token for the back-office API. Unset: one is generated under var/.",
     )
 
+    simulated_clock_start: datetime | None = Field(
+        default=None,
+        description=(
+            "Run on a simulated clock starting at this instant (ISO 8601 with a zone): time then "
+            "moves only through POST /api/backoffice/v1/clock/advance. For demos and tests."
+        ),
+    )
     journal_fsync: Literal["always", "group", "none"] = Field(
         default="group",
         description=(

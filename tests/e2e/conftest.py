@@ -99,3 +99,49 @@ def server(demo_installation: Installation) -> Iterator[Server]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+MARKET_MONDAY_MORNING = "2026-11-23T08:00:00+09:00"
+
+
+@pytest.fixture
+def market_server(tmp_path: Path) -> Iterator[Server]:
+    """A server that runs the market on a simulated clock (Monday 08:00 in Seoul), migrated, empty."""
+    installation = make_installation(tmp_path)
+    environment = {
+        **installation.environment,
+        "BACKBONE_SIMULATED_CLOCK_START": MARKET_MONDAY_MORNING,
+        "BACKBONE_COOKIE_SECURE": "false",  # plain http on the loopback
+        "BACKBONE_LOG_LEVEL": "WARNING",
+    }
+    installation = Installation(tmp_path, environment)
+    installation.run("db", "upgrade")
+    yield from _serve(installation)
+
+
+def _serve(installation: Installation) -> Iterator[Server]:
+    port = free_port()
+    log = installation.directory / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own command line
+            [sys.executable, "-m", "backbone", "serve", "--port", str(port)],
+            env=installation.environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S_MAX
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the server did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield Server(url, installation, log)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -17,7 +17,9 @@ from backbone.brokerage.schemas import (
     CashMovementIn,
     CustomerIn,
     CustomerOut,
+    FirmIn,
     FirmOut,
+    SecuritiesInIn,
     TransactionOut,
     TransactionPage,
     TransferIn,
@@ -52,6 +54,23 @@ HoldingsDep = Annotated[Holdings, Depends(_holdings)]
 def list_firms(database: DatabaseDep, brokerage: BrokerageDep, _operator: OperatorDep) -> list[FirmOut]:
     with database.reading() as session:
         return [FirmOut.of(firm) for firm in brokerage.firms(session)]
+
+
+@backoffice_router.post("/firms", status_code=status.HTTP_201_CREATED, summary="Register a securities firm")
+def register_firm(
+    body: FirmIn, database: DatabaseDep, brokerage: BrokerageDep, _operator: OperatorDep
+) -> FirmOut:
+    with database.transaction() as session:
+        firm = brokerage.register_firm(
+            session,
+            code=body.code,
+            name_ko=body.name_ko,
+            name_en=body.name_en,
+            account_number_pattern=body.account_number_pattern,
+            branch=body.branch,
+            commission_ppm=body.commission_ppm,
+        )
+    return FirmOut.of(firm)
 
 
 @backoffice_router.post(
@@ -247,3 +266,31 @@ def _transfer_amount(body: TransferIn) -> int:
     if body.quantity is None or body.amount_won is not None:
         raise InvalidInput("a securities transfer gives quantity (whole shares), and no amount_won")
     return Quantity.shares(body.quantity).micro
+
+
+@backoffice_router.post(
+    "/firms/{firm}/accounts/{number}/securities-in",
+    status_code=status.HTTP_201_CREATED,
+    summary="Securities transferred in from another institution (입고), at their book cost",
+)
+def securities_in(
+    firm: str,
+    number: str,
+    body: SecuritiesInIn,
+    database: DatabaseDep,
+    brokerage: BrokerageDep,
+    _operator: OperatorDep,
+    idempotency_key: IdempotencyKeyDep,
+) -> TransferOut:
+    with database.transaction() as session:
+        account = brokerage.account_by_number(session, firm, number)
+        delivered = brokerage.deliver_securities(
+            session,
+            account=account,
+            instrument=body.instrument,
+            quantity=Quantity.shares(body.quantity),
+            unit_cost_won=body.unit_cost_won,
+            idempotency_key=idempotency_key,
+            memo=body.memo,
+        )
+    return TransferOut.of(delivered)

@@ -85,3 +85,9 @@ class InvalidCustomerDetails(BrokerageError):
     status_code = 422
     code = "brokerage.invalid_customer"
     title = "The customer's details are not valid"
+
+
+class InvalidCommission(BrokerageError):
+    status_code = 422
+    code = "brokerage.invalid_commission"
+    title = "The commission rate is not valid"

@@ -73,10 +73,12 @@ def insert_firm(
     name_en: str,
     pattern: str,
     branch: int,
+    commission_ppm: int,
     created_at: datetime,
 ) -> None:
     session.execute(
         insert(FirmRow).values(
+            commission_ppm=commission_ppm,
             id=firm_id,
             code=code,
             name_ko=name_ko,

@@ -32,6 +32,7 @@ class FirmOut(Strict):
     name_ko: str
     name_en: str
     account_number_pattern: str = Field(description="B branch, P product, N serial, C check digit")
+    commission_ppm: int
 
     @classmethod
     def of(cls, firm: Firm) -> FirmOut:
@@ -40,7 +41,19 @@ class FirmOut(Strict):
             name_ko=firm.name_ko,
             name_en=firm.name_en,
             account_number_pattern=firm.account_number_format.pattern,
+            commission_ppm=firm.commission_ppm,
         )
+
+
+class FirmIn(Strict):
+    code: str = Field(min_length=2, max_length=8, examples=["HNB"])
+    name_ko: str = Field(min_length=1, max_length=60)
+    name_en: str = Field(min_length=1, max_length=80)
+    account_number_pattern: str = Field(max_length=24, examples=["BBB-PP-NNNNNC"])
+    branch: StrictInt = 0
+    commission_ppm: StrictInt = Field(
+        default=150, description="Commission in parts per million (150 = 0.015%)"
+    )
 
 
 class CustomerIn(Strict):
@@ -101,6 +114,13 @@ class TransferIn(Strict):
     asset: str = Field(default=CASH, description="KRW, or a 6-digit instrument code", max_length=32)
     amount_won: StrictInt | None = Field(default=None, description="For KRW: whole won")
     quantity: StrictInt | None = Field(default=None, description="For securities: whole shares")
+    memo: str = Field(default="", max_length=200)
+
+
+class SecuritiesInIn(Strict):
+    instrument: str = Field(min_length=6, max_length=6, examples=["005930"])
+    quantity: StrictInt = Field(description="Whole shares")
+    unit_cost_won: StrictInt = Field(description="Book cost per share (the acquisition price elsewhere)")
     memo: str = Field(default="", max_length=200)
 
 

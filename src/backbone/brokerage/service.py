@@ -31,6 +31,7 @@ from backbone.brokerage.errors import (
     ExceedsWithdrawable,
     FirmAlreadyExists,
     InvalidAccountNumberFormat,
+    InvalidCommission,
     InvalidCustomerDetails,
     SameAccount,
     UnknownAccount,
@@ -38,6 +39,7 @@ from backbone.brokerage.errors import (
     UnknownFirm,
     UnknownInstrument,
 )
+from backbone.brokerage.fees import COMMISSION_PPM_MAX
 from backbone.brokerage.trading import repository as trading_repository
 from backbone.brokerage.trading.domain import reduced_cost
 from backbone.kit.clock import Clock, seoul_date
@@ -56,6 +58,7 @@ from backbone.ledger.domain import (
 from backbone.ledger.service import Ledger
 
 NAME_LENGTH_MAX = 60
+DEFAULT_COMMISSION_PPM = 150  # 0.015%, a common online rate
 ALIAS_LENGTH_MAX = 40
 PERSONAL_IDENTIFIER_LENGTH = 88
 MEMO_LENGTH_MAX = 200
@@ -78,8 +81,11 @@ class Brokerage:
         name_en: str,
         account_number_pattern: str,
         branch: int,
+        commission_ppm: int = DEFAULT_COMMISSION_PPM,
     ) -> Firm:
         check_firm_code(code)
+        if not 0 <= commission_ppm <= COMMISSION_PPM_MAX:
+            raise InvalidCommission(f"commission is 0 to {COMMISSION_PPM_MAX} parts per million")
         number_format = AccountNumberFormat(account_number_pattern)
         if not 0 <= branch < 10**number_format.branch_digits:
             raise InvalidAccountNumberFormat(
@@ -95,6 +101,7 @@ class Brokerage:
             name_en=name_en,
             pattern=account_number_pattern,
             branch=branch,
+            commission_ppm=commission_ppm,
             created_at=self._clock.now(),
         )
         return self.firm(session, code)
@@ -192,6 +199,22 @@ class Brokerage:
 
     def accounts_of_customer(self, session: Session, customer_id: int) -> list[Account]:
         return repository.accounts_of_customer(session, customer_id)
+
+    def accounts_of_person(self, session: Session, personal_identifier: str) -> list[Account]:
+        """Every account, at every firm, of the customers carrying this personal identifier."""
+        accounts: list[Account] = []
+        for customer in repository.customers_by_personal_identifier(session, personal_identifier):
+            accounts.extend(repository.accounts_of_customer(session, customer.id))
+        return accounts
+
+    def account_of_person(self, session: Session, personal_identifier: str, account_id: int) -> Account:
+        """The account, if it is this person's; another person's account is as unknown as none."""
+        account = repository.account_by_id(session, account_id)
+        if account is not None:
+            customer = repository.customer_by_id(session, account.customer_id)
+            if customer is not None and customer.personal_identifier == personal_identifier:
+                return account
+        raise UnknownAccount(f"you have no account {account_id}")
 
     def accounts_of_firm(self, session: Session, firm_code: str) -> list[Account]:
         return repository.accounts_of_firm(session, self.firm(session, firm_code))
