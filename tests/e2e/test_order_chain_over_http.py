@@ -5,7 +5,9 @@ transaction tax 0.20% on sales cut below 1 won)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -257,3 +259,43 @@ def test_an_order_on_someone_elses_account_is_refused_and_changes_nothing(
     assert unauthenticated.status_code == 401
     for member in (owner, stranger):
         member.close()
+
+
+def test_two_clients_of_one_member_at_once_never_overspend(
+    market_server: Server, operator: httpx.Client
+) -> None:
+    member = Member(market_server.url, name="윤동시", birth_date=date(1988, 8, 8), phone="010-5555-0005")
+    member.sign_up()
+    number = open_account(operator, member)
+    operator.post(
+        f"/firms/E2E/accounts/{number}/deposits",
+        json={"amount_won": 1_000_000},
+        headers={"Idempotency-Key": "d"},
+    )
+    advance(operator, 3_600, member)
+    (account,) = member.get("/api/v1/brokerage/accounts").json()
+    barrier = threading.Barrier(2)
+
+    def client(number: int) -> list[int]:
+        with httpx.Client(base_url=market_server.url, cookies=member.client.cookies, timeout=60) as other:
+            barrier.wait()
+            return [
+                other.post(
+                    f"/api/v1/brokerage/accounts/{account['id']}/orders",
+                    json={"instrument": "005930", "side": "buy", "price": 71_500, "quantity": 1},
+                    headers={
+                        "Idempotency-Key": f"c{number}-{index}",
+                        "X-CSRF-Token": member.client.cookies.get("backbone_csrf") or "",
+                    },
+                ).status_code
+                for index in range(12)
+            ]
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = [status for result in pool.map(client, range(2)) for status in result]
+    assert statuses.count(201) == 13  # 1,000,000 // (71,500 + 10 won commission)
+    assert statuses.count(409) == 11
+    body = balance(member, account["id"])
+    assert body["cash_held_won"] == 13 * 71_510
+    assert body["buying_power_won"] == 1_000_000 - 13 * 71_510
+    member.close()

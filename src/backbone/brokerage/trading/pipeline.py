@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import cast
 
 from sqlalchemy.orm import Session
@@ -35,8 +36,7 @@ from backbone.brokerage.trading.errors import OrderError, VenueUnavailable
 from backbone.brokerage.trading.settlement import Settler
 from backbone.brokerage.trading.venue import VENUE_NAME, Venue
 from backbone.errors import BackboneError
-from backbone.exchange.messages import Command, CommandResult, SessionPhaseChanged
-from backbone.exchange.phases import SessionPhase
+from backbone.exchange.messages import Command, CommandResult
 from backbone.kit.check import invariant
 from backbone.kit.clock import Clock, seoul_date
 from backbone.kit.db import Database
@@ -92,6 +92,7 @@ class OrderPipeline:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # one batch at a time, whichever thread drives it
+        self._settled_on: date | None = None
 
     def add_listener(self, listener: ResultsListener) -> None:
         self._listeners.append(listener)
@@ -104,19 +105,16 @@ class OrderPipeline:
             return self._process(requests)
 
     def advance_session(self) -> list[CommandResult]:
-        """Submit the session phase changes the schedule says are due now, book their results
-        (auction fills, expiries), and settle what falls due when a trading day opens."""
+        """Submit the session phase changes the schedule says are due now and book their results
+        (auction fills, expiries); on the first call of each calendar day, settle what falls due
+        that day, whatever sessions were missed while no process ran the market."""
         with self._lock:
             commands: list[Command] = list(self.venue.due_phase_changes())
-            if not commands:
-                return []
-            results = self._run(commands)
-            if any(
-                isinstance(event, SessionPhaseChanged) and event.phase is SessionPhase.PRE_OPEN_AUCTION
-                for result in results
-                for event in result.events
-            ):
+            results = self._run(commands) if commands else []
+            today = seoul_date(self._clock.now())
+            if self._settled_on != today:
                 self.settle()
+                self._settled_on = today
             return results
 
     def settle(self) -> int:
