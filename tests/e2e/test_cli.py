@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from tests.e2e.conftest import Installation, make_installation
@@ -48,3 +49,15 @@ def test_a_refusal_on_the_command_line_is_a_readable_line_not_a_traceback(tmp_pa
     completed = Installation(installation.directory, environment).run("db", "current", check=False)
     assert completed.returncode != 0
     assert "BACKBONE_DATABASE_URL" in completed.stderr + completed.stdout
+
+
+def test_a_demo_day_trades_settles_and_leaves_the_ledger_whole(tmp_path: object) -> None:
+    installation = make_installation(tmp_path)  # type: ignore[arg-type]
+    completed = installation.run("demo", "day", "--seed", "11", "--start", "2026-11-23")
+    output = completed.stdout
+    assert "demo day 2026-11-23 (settled 2026-11-25)" in output
+    assert "0 violations" in output
+    executions = int(re.search(r"customer executions\s*│\s*([\d,]+)", output).group(1).replace(",", ""))  # type: ignore[union-attr]
+    settled = int(re.search(r"settlements done\s*│\s*([\d,]+)", output).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert executions > 0
+    assert settled == executions  # every fill of the day settled two trading days later

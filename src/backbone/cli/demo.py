@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import tempfile
+from datetime import date, datetime, time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from backbone import bootstrap
 from backbone.cli.context import console, container
+from backbone.config import Settings
+from backbone.demo import day as demo_day
 from backbone.demo import seed as demo_seed
+from backbone.kit.clock import SEOUL, SimulatedClock
+from backbone.kit.logs import configure_logging
 
 app = typer.Typer(help="Demo data for trying Backbone out.", no_args_is_help=True)
 
@@ -51,3 +59,80 @@ def seed(
         str(summary.holdings),
     )
     console.print(table)
+
+
+@app.command()
+def day(
+    seed_value: Annotated[
+        int, typer.Option("--seed", help="The same seed gives the same day")
+    ] = demo_seed.DEFAULT_SEED,
+    start: Annotated[
+        str | None, typer.Option(help="The trading day (YYYY-MM-DD); default: the next one from today")
+    ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option(help="Keep the day's database and journal here (default: a temporary directory)"),
+    ] = None,
+) -> None:
+    """Run a whole simulated trading day: auctions, continuous trading, the close, T+2 settlement."""
+    today = datetime.now(SEOUL).date()
+    trading_day = demo_day.first_trading_day(date.fromisoformat(start) if start else today)
+    with tempfile.TemporaryDirectory(prefix="backbone-day-") as temporary:
+        place = directory or Path(temporary)
+        place.mkdir(parents=True, exist_ok=True)
+        settings = Settings(
+            database_url=f"sqlite:///{place / 'day.sqlite3'}",
+            var_directory=place,
+            sqlite_synchronous="NORMAL",
+            journal_fsync="none",
+        )
+        configure_logging(level="WARNING", json=False)
+        clock = SimulatedClock(datetime.combine(trading_day, time(8, 0), tzinfo=SEOUL))
+        container = bootstrap.build(settings, clock=clock)
+        try:
+            with console.status("preparing the demo world"):
+                demo_day.prepare(container)
+            trading = bootstrap.open_trading(container, journal_directory=place / "exchange")
+            try:
+                with Progress(console=console, transient=True) as progress:
+                    task = progress.add_task(f"trading {trading_day} (simulated minutes)", total=None)
+                    summary = demo_day.run_day(
+                        container,
+                        trading,
+                        seed=seed_value,
+                        progress=lambda done, total: progress.update(task, completed=done, total=total),
+                    )
+            finally:
+                trading.close()
+        finally:
+            container.close()
+    _print_day(summary, place if directory else None)
+    if summary.ledger_violations:
+        raise typer.Exit(1)
+
+
+def _print_day(summary: demo_day.DaySummary, kept: Path | None) -> None:
+    table = Table(title=f"demo day {summary.trading_day} (settled {summary.settlement_day})")
+    table.add_column("what")
+    table.add_column("", justify="right")
+    rows = [
+        ("simulator commands", f"{summary.simulator_commands:,}"),
+        ("customer orders", f"{summary.customer_orders:,}"),
+        ("customer cancels", f"{summary.customer_cancels:,}"),
+        ("trades on the venue", f"{summary.trades:,}"),
+        ("volume (shares)", f"{summary.volume_shares:,}"),
+        ("customer executions", f"{summary.customer_executions:,}"),
+        ("customer value traded (won)", f"{summary.customer_value_won:,}"),
+        ("commission (won)", f"{summary.commission_won:,}"),
+        ("transaction tax (won)", f"{summary.tax_won:,}"),
+        ("settlements done", f"{summary.settled:,}"),
+        (
+            "ledger check",
+            f"{summary.ledger_violations} violations in {summary.transfers_checked:,} transfers",
+        ),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    if kept is not None:
+        console.print(f"the day's database and journal are in {kept}")

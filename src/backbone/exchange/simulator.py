@@ -106,6 +106,7 @@ class LiquiditySimulator:
         for flow in self.flows.values():
             flow.reset_grid()
         self.codes = list(self.flows)
+        self.first_order_id = first_order_id
         self.next_order_id = first_order_id
         self.resting_target = resting_target
         self.phase = SessionPhase.CLOSED
@@ -216,7 +217,9 @@ class LiquiditySimulator:
         """Learn from published events which of our orders are open, at what price and size."""
         for event in result.events:
             if isinstance(event, OrderAccepted):
-                if event.time_in_force is TimeInForce.DAY and event.order_type is OrderType.LIMIT:
+                # Other participants trade on the same venue: only orders we numbered are ours.
+                ours = self.first_order_id <= event.order_id < self.next_order_id
+                if ours and event.time_in_force is TimeInForce.DAY and event.order_type is OrderType.LIMIT:
                     flow = self.flows.get(event.instrument)
                     if flow is not None:
                         flow.add(LiveOrder(event.order_id, event.side, event.price, event.quantity))

@@ -10,7 +10,15 @@ from typer.testing import CliRunner
 
 from backbone.cli import app
 from backbone.exchange.engine import MatchingEngine
-from backbone.exchange.messages import AuctionUncrossed, CommandResult, SessionPhaseChanged, TradeExecuted
+from backbone.exchange.messages import (
+    AuctionUncrossed,
+    CommandResult,
+    OrderAccepted,
+    PlaceOrder,
+    SessionPhaseChanged,
+    TradeExecuted,
+)
+from backbone.exchange.orders import OrderType, Side, TimeInForce
 from backbone.exchange.phases import SessionPhase
 from backbone.exchange.schedule import SessionSchedule
 from backbone.exchange.sequencer import Sequencer
@@ -92,3 +100,11 @@ def test_recover_command_rebuilds_the_engine_of_a_journaled_simulation(tmp_path:
     assert result.exit_code == 0, result.output
     assert "phase closed of trading day 2025-01-06" in result.output
     assert "commands replayed" in result.output
+
+
+def test_the_simulator_never_adopts_another_participants_order() -> None:
+    simulator = LiquiditySimulator({"005930": 71_500}, seed=1, first_order_id=1 << 60)
+    foreign = PlaceOrder("005930", 42, Side.BUY, OrderType.LIMIT, TimeInForce.DAY, 71_000, 10, 1)
+    accepted = OrderAccepted("005930", 42, Side.BUY, OrderType.LIMIT, TimeInForce.DAY, 71_000, 10, 1)
+    simulator.observe(CommandResult(1, foreign, [accepted]))
+    assert simulator.flows["005930"].find(42) is None

@@ -40,12 +40,14 @@ from backbone.exchange.messages import Command, CommandResult
 from backbone.kit.check import invariant
 from backbone.kit.clock import Clock, seoul_date
 from backbone.kit.db import Database
+from backbone.kit.ids import ID_MAX
 from backbone.kit.logs import get_logger
 
 BATCH_REQUESTS_MAX = 512
 SESSION_CHECK_INTERVAL_S = 1.0
 QUEUE_REQUESTS_MAX = 20_000
 RECOVERY_RESULTS_PER_BATCH = 2_000
+BROKERAGE_ORDER_ID_MAX = ID_MAX  # brokerage orders take 53-bit ids; others number above them
 log = get_logger("backbone.orders")
 
 Outcome = OrderRecord | BackboneError
@@ -116,6 +118,22 @@ class OrderPipeline:
                 self.settle()
                 self._settled_on = today
             return results
+
+    def run_commands(self, commands: Sequence[Command]) -> list[CommandResult]:
+        """Run venue commands that are no account's orders (the liquidity simulator's, another
+        member's) through the venue; their results are booked like any (their orders skipped,
+        customers' fills against them booked) and passed to the listeners.
+
+        The venue does not know who owns an order, so this is where ownership is kept: such
+        commands may not name an order id in the brokerage's 53-bit space."""
+        for command in commands:
+            order_id = getattr(command, "order_id", None)
+            invariant(
+                order_id is None or order_id > BROKERAGE_ORDER_ID_MAX,
+                f"another participant's command names order {order_id}, a brokerage order id",
+            )
+        with self._lock:
+            return self._run(list(commands)) if commands else []
 
     def settle(self) -> int:
         with self._database.transaction() as session:
