@@ -18,6 +18,11 @@ from backbone.errors import all_error_types
 from backbone.exchange.endpoints import market_router
 from backbone.identity.endpoints import identity_router
 from backbone.middleware import RequestMiddleware
+from backbone.open_platform.api.app import OPEN_API_PREFIX, create_open_api
+from backbone.open_platform.companies.endpoints import business_router, operator_router
+from backbone.open_platform.journey.endpoints import router as portal_router
+from backbone.open_platform.oauth.endpoints import router as oauth_router
+from backbone.open_platform.webhooks.worker import WebhookWorker
 from backbone.problems import install_problem_handlers, problem_response
 
 API_DESCRIPTION = """
@@ -26,13 +31,19 @@ Backbone's HTTP API. Every error is RFC 9457 `application/problem+json` with a s
 """
 
 
-def create_app(container: Container | None = None) -> FastAPI:
+def create_app(container: Container | None = None, *, background: bool = False) -> FastAPI:
+    """`background`: run the open platform's webhook worker in this process (`backbone serve`)."""
     owns_container = container is None
     resolved = container or bootstrap.build()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = WebhookWorker(resolved.open_platform, resolved.database) if background else None
+        if worker is not None:
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         if owns_container:
             resolved.close()
 
@@ -51,11 +62,22 @@ def create_app(container: Container | None = None) -> FastAPI:
     _add_operations_routes(app)
     for router in _routers():
         app.include_router(router)
+    open_api = create_open_api()
+    open_api.state.container = resolved
+    app.mount(OPEN_API_PREFIX, open_api)
     return app
 
 
 def _routers() -> list[APIRouter]:
-    return [backoffice_router, market_router, identity_router]
+    return [
+        backoffice_router,
+        market_router,
+        identity_router,
+        portal_router,
+        business_router,
+        operator_router,
+        oauth_router,
+    ]
 
 
 def _add_operations_routes(app: FastAPI) -> None:
