@@ -5,6 +5,7 @@ error JSON (as those RFCs require), not problem+json."""
 from __future__ import annotations
 
 from typing import Annotated, Any, cast
+from urllib.parse import parse_qsl
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
@@ -55,7 +56,7 @@ def authorize(
 ) -> Response:
     arguments = [(key, value) for key, value in request.query_params.multi_items()][:FORM_FIELDS_MAX]
     oauth_request = PlatformRequest(
-        method="GET", uri=str(request.url), headers=dict(request.headers), args=arguments, form=[]
+        method="GET", uri=str(request.url), headers=request.headers, args=arguments, form=[]
     )
     parameters = dict(arguments)
     server = platform.oauth.server
@@ -93,10 +94,14 @@ def _error_redirect(issuer: str, answer: OAuthResponse) -> Response:
 
 
 async def _form(request: Request) -> PlatformRequest:
-    form = await request.form(max_files=0, max_fields=FORM_FIELDS_MAX)
-    fields = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    """The form fields of an application/x-www-form-urlencoded body (RFC 6749 §3.2); any other
+    body reads as no fields, which Authlib refuses with invalid_request."""
+    fields: list[tuple[str, str]] = []
+    if request.headers.get("content-type", "").split(";")[0].strip() == "application/x-www-form-urlencoded":
+        body = (await request.body()).decode("utf-8", errors="replace")
+        fields = parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_FIELDS_MAX)[:FORM_FIELDS_MAX]
     return PlatformRequest(
-        method="POST", uri=str(request.url), headers=dict(request.headers), args=[], form=fields
+        method="POST", uri=str(request.url), headers=request.headers, args=[], form=fields
     )
 
 
