@@ -491,13 +491,17 @@ class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         if stored is None or stored.revoked_at is not None or now >= stored.expires_at:
             return None
         app = server.companies.app(session, stored.app_id)
+        # A refresh token is worth no more than the consents behind it: when none of the app's
+        # accounts is readable any more (revoked, expired, withdrawn), the grant is invalid.
+        membership = server.readable_membership(session, stored.membership_id, app)
+        if membership is None:
+            return None
+        current().extras["membership"] = membership
         return StoredRefreshToken(stored, app.client_id, now)
 
     def authenticate_user(self, refresh_token: StoredRefreshToken) -> Membership | None:
-        server = _server(self)
-        session = current().session
-        app = server.companies.app(session, refresh_token.token.app_id)
-        return server.readable_membership(session, refresh_token.token.membership_id, app)
+        membership = current().extras.get("membership")
+        return membership if isinstance(membership, Membership) else None
 
     def revoke_old_credential(self, refresh_token: StoredRefreshToken) -> None:
         repository.revoke_refresh_token(current().session, refresh_token.token.id, _server(self).clock.now())
