@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,7 +26,7 @@ BUSINESS = "/api/v1/business"
 OPERATOR = "/api/backoffice/v1/platform"
 REDIRECT_URI = "http://localhost:9000/callback"
 # Business registration numbers with valid check digits (the national algorithm).
-BUSINESS_NUMBERS = ("1208147521", "2208162517", "1058166777", "1248100998")
+BUSINESS_NUMBERS = ("1208147521", "2118700033", "1058166776", "1248100998", "3148622019")
 
 
 def business_number(index: int) -> str:
@@ -94,7 +94,10 @@ class Browser:
     def sign(self, document: bytes) -> str:
         assert self.key is not None and self.certificate_pem is not None
         issued_at = datetime.fromisoformat(json.loads(document)["time"].replace("Z", "+00:00"))
-        signed = sign_document(document, certificate_pem=self.certificate_pem, key=self.key, signing_time=issued_at)
+        # A second on: CMS signing times are whole seconds, and a certificate issued a moment ago
+        # (at a fraction of a second) must already be valid at the signing time.
+        signing_time = max(self.now(), issued_at) + timedelta(seconds=1)
+        signed = sign_document(document, certificate_pem=self.certificate_pem, key=self.key, signing_time=signing_time)
         return base64.b64encode(signed).decode()
 
     # --- the journey ----------------------------------------------------------------------------

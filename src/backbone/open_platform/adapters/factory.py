@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import httpx
+from sqlalchemy.orm import Session
 
 from backbone.brokerage.holdings import Holdings
 from backbone.brokerage.service import Brokerage
@@ -45,10 +46,10 @@ class AdapterFactory:
         self._client_lock = threading.Lock()
         self._client: httpx.Client | None = None
 
-    def local_firm_codes(self) -> set[str]:
-        """Firms whose accounts this installation's brokerage core runs."""
-        with self._database.reading() as session:
-            return {firm.code for firm in self._brokerage.firms(session)}
+    def local_firm_codes(self, session: Session) -> set[str]:
+        """Firms whose accounts this installation's brokerage core runs (in the caller's
+        transaction, which may have just registered them)."""
+        return {firm.code for firm in self._brokerage.firms(session)}
 
     def build(
         self, *, code: str, adapter: str, base_url: str | None, capabilities: frozenset[Capability]

@@ -113,6 +113,7 @@ class Companies:
         scopes: frozenset[Scope],
         auth_method: ClientAuthMethod,
         jwks: dict[str, object] | None,
+        client_id: str | None = None,
     ) -> tuple[App, str | None]:
         """The app in sandbox, and its client secret (shown once) unless it uses private_key_jwt."""
         cleaned_name, cleaned_description, uris = check_app(
@@ -125,7 +126,7 @@ class Companies:
         app = App(
             id=self._ids.next(),
             company_id=company.id,
-            client_id="app_" + secrets.token_hex(CLIENT_ID_BYTES),
+            client_id=client_id or "app_" + secrets.token_hex(CLIENT_ID_BYTES),
             name=cleaned_name,
             description=cleaned_description,
             redirect_uris=uris,

@@ -20,7 +20,7 @@ FIRM_CODE_LENGTH_MAX = 8
 
 
 class AdapterBuilder(Protocol):
-    def local_firm_codes(self) -> set[str]: ...
+    def local_firm_codes(self, session: Session) -> set[str]: ...
 
     def build(
         self, *, code: str, adapter: str, base_url: str | None, capabilities: frozenset[Capability]
@@ -53,7 +53,7 @@ class FirmDirectory:
         if not name_ko.strip() or not name_en.strip():
             raise InvalidFirm("a firm has a Korean and an English name")
         if adapter is AdapterKind.BACKBONE:
-            if code not in self._builder.local_firm_codes():
+            if code not in self._builder.local_firm_codes(session):
                 raise InvalidFirm(f"{code} is not a firm of this installation's brokerage core")
             base_url = None
         else:
