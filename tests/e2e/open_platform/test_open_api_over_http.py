@@ -157,3 +157,5 @@ def test_an_app_registers_a_member_walks_the_journey_and_authlib_reads_the_core_
     refreshed = oauth.refresh_token(f"{served.url}/oauth/token")
     assert refreshed["access_token"] != token["access_token"]
     assert oauth.get(f"{served.url}/open/v1/membership").json()["readable_accounts"] == len(numbers)
+    oauth.close()
+    browser.client.close()

@@ -71,6 +71,38 @@ NumberPath = Annotated[
 ]
 
 OPEN_API_PREFIX = "/open/v1"
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `code` is stable, `title` and `detail` are for people",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string"},
+        "request_id": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+    }
+    for status, description in (
+        (400, "The request is malformed"),
+        (401, "No valid access token (oauth.invalid_token)"),
+        (403, "Insufficient scope, or a consent that does not hold (platform.consent_*)"),
+        (404, "Unknown, or not this app's to read (platform.unknown_virtual_account)"),
+        (405, "Method not allowed"),
+        (422, "Invalid input (request.invalid, platform.invalid_*, backbone.invalid_*)"),
+        (429, "Daily quota or burst limit reached; see Retry-After"),
+        (501, "The firm does not offer this (platform.capability_missing)"),
+        (503, "The firm did not answer (platform.firm_unavailable)"),
+    )
+}
 
 
 def create_open_api() -> FastAPI:
@@ -81,6 +113,7 @@ def create_open_api() -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        responses=PROBLEMS,
     )
     install_problem_handlers(api)
     _routes(api)
