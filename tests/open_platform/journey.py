@@ -64,7 +64,9 @@ class Browser:
         check(self.request("POST", f"{IDENTITY}/signup", json={"accepted_terms": flows.all_terms()}), 201)
         check(
             self.request(
-                "POST", f"{IDENTITY}/signup/code", json={"name": name, "birth_date": birth_date, "phone": phone}
+                "POST",
+                f"{IDENTITY}/signup/code",
+                json={"name": name, "birth_date": birth_date, "phone": phone},
             )
         )
         outbox = check(self.request("GET", f"{IDENTITY}/dev/outbox", params={"to": phone, "channel": "sms"}))
@@ -77,7 +79,9 @@ class Browser:
         """A key made here, a certificate from Backbone's authority, and a certificate step-up."""
         self.key = generate_key(KeyAlgorithm.EC_P256)
         issued = check(
-            self.request("POST", f"{IDENTITY}/me/certificates", json={"csr": signing_request(self.key).decode()}),
+            self.request(
+                "POST", f"{IDENTITY}/me/certificates", json={"csr": signing_request(self.key).decode()}
+            ),
             201,
         )
         self.certificate_pem = issued["certificate_pem"].encode()
@@ -97,7 +101,9 @@ class Browser:
         # A second on: CMS signing times are whole seconds, and a certificate issued a moment ago
         # (at a fraction of a second) must already be valid at the signing time.
         signing_time = max(self.now(), issued_at) + timedelta(seconds=1)
-        signed = sign_document(document, certificate_pem=self.certificate_pem, key=self.key, signing_time=signing_time)
+        signed = sign_document(
+            document, certificate_pem=self.certificate_pem, key=self.key, signing_time=signing_time
+        )
         return base64.b64encode(signed).decode()
 
     # --- the journey ----------------------------------------------------------------------------
@@ -122,7 +128,9 @@ class Browser:
         return number
 
     def sign_platform_consent(self, firm: str) -> dict[str, Any]:
-        started = check(self.request("POST", f"{PORTAL}/consent-requests/platform-firm", json={"firm": firm}), 201)
+        started = check(
+            self.request("POST", f"{PORTAL}/consent-requests/platform-firm", json={"firm": firm}), 201
+        )
         made = check(
             self.request(
                 "POST",
@@ -144,7 +152,9 @@ class Browser:
     def sign_fintech_consent(self, client_id: str) -> list[dict[str, Any]]:
         started = check(
             self.request(
-                "POST", f"{PORTAL}/consent-requests/fintech-firm", json={"client_id": client_id, "method": "certificate"}
+                "POST",
+                f"{PORTAL}/consent-requests/fintech-firm",
+                json={"client_id": client_id, "method": "certificate"},
             ),
             201,
         )
@@ -165,7 +175,9 @@ class Browser:
     def revoke(self, consent_id: str) -> None:
         check(self.request("POST", f"{PORTAL}/consents/{consent_id}/revoke"))
 
-    def authorize(self, client_id: str, challenge: str, *, state: str = "xyz", redirect_uri: str = REDIRECT_URI) -> Any:
+    def authorize(
+        self, client_id: str, challenge: str, *, state: str = "xyz", redirect_uri: str = REDIRECT_URI
+    ) -> Any:
         return self.request(
             "GET",
             "/oauth/authorize",
@@ -198,7 +210,11 @@ def register_app(client: Any, *, index: int = 0, approve: bool = True, name: str
     company = check(
         client.post(
             f"{BUSINESS}/companies",
-            json={"name": f"{name} 주식회사", "business_number": business_number(index), "email": f"dev{index}@example.com"},
+            json={
+                "name": f"{name} 주식회사",
+                "business_number": business_number(index),
+                "email": f"dev{index}@example.com",
+            },
         ),
         201,
     )
@@ -218,7 +234,9 @@ def register_app(client: Any, *, index: int = 0, approve: bool = True, name: str
     )
     client_id = registered["app"]["client_id"]
     if approve:
-        check(client.post(f"{BUSINESS}/apps/{client_id}/production", headers={"Authorization": f"Bearer {key}"}))
+        check(
+            client.post(f"{BUSINESS}/apps/{client_id}/production", headers={"Authorization": f"Bearer {key}"})
+        )
         check(
             client.post(
                 f"{OPERATOR}/apps/{client_id}/approve",
@@ -230,11 +248,22 @@ def register_app(client: Any, *, index: int = 0, approve: bool = True, name: str
 
 
 def register_firm(client: Any, code: str, **extra: Any) -> None:
-    body = {"code": code, "name_ko": f"{code}증권", "name_en": f"{code} Securities", "adapter": "backbone", **extra}
-    check(client.post(f"{OPERATOR}/firms", json=body, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}), 201)
+    body = {
+        "code": code,
+        "name_ko": f"{code}증권",
+        "name_en": f"{code} Securities",
+        "adapter": "backbone",
+        **extra,
+    }
+    check(
+        client.post(f"{OPERATOR}/firms", json=body, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}),
+        201,
+    )
 
 
-def exchange_code(client: Any, app: FintechApp, code: str, verifier: str | None, redirect_uri: str = REDIRECT_URI) -> Any:
+def exchange_code(
+    client: Any, app: FintechApp, code: str, verifier: str | None, redirect_uri: str = REDIRECT_URI
+) -> Any:
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if verifier is not None:
         form["code_verifier"] = verifier

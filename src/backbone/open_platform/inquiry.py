@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import TypeVar
 
 from backbone.identity.service import Identity
@@ -211,7 +212,7 @@ class Inquiry:
                 if linked.firm.adapter.value == "backbone":
                     # In process: a thread would only add a hop under the same interpreter lock.
                     results[index] = self._balance_now(
-                        lambda a=adapter, n=number: a.balance(reading.personal_identifier, n), linked
+                        partial(adapter.balance, reading.personal_identifier, number), linked
                     )
                 else:
                     future = self._pool.submit(adapter.balance, reading.personal_identifier, number)

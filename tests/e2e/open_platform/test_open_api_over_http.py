@@ -53,9 +53,14 @@ def served(tmp_path: Path) -> Iterator[Served]:
         "BACKBONE_PUBLIC_URL": url,
     }
     for command in (["db", "upgrade"], ["demo", "seed"]):
-        subprocess.run([str(BIN / "backbone"), *command], env=environment, check=True, capture_output=True, timeout=300)  # noqa: S603
+        subprocess.run(  # noqa: S603 - our own command line
+            [str(BIN / "backbone"), *command], env=environment, check=True, capture_output=True, timeout=300
+        )
     process = subprocess.Popen(  # noqa: S603
-        [str(BIN / "backbone"), "serve"], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [str(BIN / "backbone"), "serve"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -83,12 +88,16 @@ def same_database(served: Served) -> Container:
     return bootstrap.build(settings)
 
 
-def test_an_app_registers_a_member_walks_the_journey_and_authlib_reads_the_core_figures(served: Served) -> None:
+def test_an_app_registers_a_member_walks_the_journey_and_authlib_reads_the_core_figures(
+    served: Served,
+) -> None:
     person = demo_people(DEFAULT_SEED)[0]
     with httpx.Client(base_url=served.url, timeout=30) as anonymous:
         app = register_app(anonymous, index=2, name="E2E 자산앱")
     browser = Browser(client=httpx.Client(base_url=served.url, timeout=30), now=lambda: datetime.now(UTC))
-    browser.sign_up(name=person.name, birth_date=person.birth_date.isoformat(), phone=person.phone, email=person.email)
+    browser.sign_up(
+        name=person.name, birth_date=person.birth_date.isoformat(), phone=person.phone, email=person.email
+    )
     browser.certify()
     browser.apply(app.client_id)
     numbers: dict[str, tuple[str, str]] = {}  # virtual number → (firm, real number)
@@ -98,7 +107,10 @@ def test_an_app_registers_a_member_walks_the_journey_and_authlib_reads_the_core_
             continue
         browser.sign_platform_consent(firm.code)
         for account in listed:
-            numbers[browser.issue(firm.code, account["number"], account["alias"])] = (firm.code, account["number"])
+            numbers[browser.issue(firm.code, account["number"], account["alias"])] = (
+                firm.code,
+                account["number"],
+            )
     assert numbers, "the demo person has accounts at one to three firms"
     browser.link(app.client_id, list(numbers))
     browser.sign_fintech_consent(app.client_id)
@@ -112,12 +124,16 @@ def test_an_app_registers_a_member_walks_the_journey_and_authlib_reads_the_core_
         timeout=30,
     )
     verifier = generate_token(48)
-    authorization_url, state = oauth.create_authorization_url(f"{served.url}/oauth/authorize", code_verifier=verifier)
+    authorization_url, state = oauth.create_authorization_url(
+        f"{served.url}/oauth/authorize", code_verifier=verifier
+    )
     redirected = browser.client.get(authorization_url, follow_redirects=False)
     assert redirected.status_code == 302, redirected.text
     location = redirected.headers["location"]
     assert location.startswith(REDIRECT_URI) and f"state={state}" in location and "iss=" in location
-    token = oauth.fetch_token(f"{served.url}/oauth/token", authorization_response=location, code_verifier=verifier)
+    token = oauth.fetch_token(
+        f"{served.url}/oauth/token", authorization_response=location, code_verifier=verifier
+    )
     assert token["token_type"] == "Bearer" and token["refresh_token"]
 
     container = same_database(served)
@@ -126,10 +142,10 @@ def test_an_app_registers_a_member_walks_the_journey_and_authlib_reads_the_core_
         for virtual, (firm_code, real) in numbers.items():
             balance = oauth.get(f"{served.url}/open/v1/accounts/{virtual}/balance").json()
             with container.database.reading() as session:
-                account = container.brokerage.account_by_number(session, firm_code, real)
-                core = container.holdings.balance(session, account)
-                lines = container.holdings.transactions(session, account=account, limit=500).items
-                groups = container.watchlists.groups(session, account.customer_id)
+                real_account = container.brokerage.account_by_number(session, firm_code, real)
+                core = container.holdings.balance(session, real_account)
+                lines = container.holdings.transactions(session, account=real_account, limit=500).items
+                groups = container.watchlists.groups(session, real_account.customer_id)
             assert (balance["cash_won"], balance["cash_next_day_won"], balance["cash_second_day_won"]) == (
                 core.cash_today,
                 core.cash_next_day,
@@ -141,7 +157,9 @@ def test_an_app_registers_a_member_walks_the_journey_and_authlib_reads_the_core_
                 (p.instrument, p.average_price) for p in core.positions
             ]
             total_assets += core.total_assets_won
-            history = oauth.get(f"{served.url}/open/v1/accounts/{virtual}/transactions", params={"limit": 500}).json()
+            history = oauth.get(
+                f"{served.url}/open/v1/accounts/{virtual}/transactions", params={"limit": 500}
+            ).json()
             assert [item["id"] for item in history["items"]] == [str(line.id) for line in lines]
             portfolio = oauth.get(f"{served.url}/open/v1/accounts/{virtual}/portfolio").json()
             assert portfolio["securities_won"] == core.valuation_won

@@ -35,7 +35,9 @@ ALICE = Person("김서연", date(1988, 3, 14), "010-2345-1001", "seoyeon@example
 BOB = Person("이도윤", date(1991, 7, 2), "010-2345-1002", "doyun@example.com")
 
 
-def open_accounts(container: Container, person: Person, firm: str, *, cash: int, shares: dict[str, int]) -> Account:
+def open_accounts(
+    container: Container, person: Person, firm: str, *, cash: int, shares: dict[str, int]
+) -> Account:
     with container.database.transaction() as session:
         customer = container.brokerage.register_customer(
             session,
@@ -45,8 +47,12 @@ def open_accounts(container: Container, person: Person, firm: str, *, cash: int,
             phone=person.phone,
             personal_identifier=person.personal_identifier,
         )
-        account = container.brokerage.open_account(session, customer_id=customer.id, account_type=AccountType.GENERAL)
-        container.brokerage.deposit(session, account=account, amount=Won(cash), idempotency_key=builders.key("cash"))
+        account = container.brokerage.open_account(
+            session, customer_id=customer.id, account_type=AccountType.GENERAL
+        )
+        container.brokerage.deposit(
+            session, account=account, amount=Won(cash), idempotency_key=builders.key("cash")
+        )
         for code, quantity in shares.items():
             container.brokerage.deliver_securities(
                 session,
@@ -71,7 +77,9 @@ class World:
     accounts: dict[str, Account]  # "alice.HNB" → the real account
 
     def browser(self) -> Browser:
-        return Browser(client=TestClient(self.client.app, base_url="https://testserver"), now=self.container.clock.now)
+        return Browser(
+            client=TestClient(self.client.app, base_url="https://testserver"), now=self.container.clock.now
+        )
 
 
 @pytest.fixture
@@ -80,7 +88,9 @@ def world(container: Container) -> Iterator[World]:
         builders.firm(container, session, code="HNB")
         builders.firm(container, session, code="SSL", pattern="NNNNNNNC-PP")
     accounts = {
-        "alice.HNB": open_accounts(container, ALICE, "HNB", cash=5_000_000, shares={"005930": 10, "000660": 3}),
+        "alice.HNB": open_accounts(
+            container, ALICE, "HNB", cash=5_000_000, shares={"005930": 10, "000660": 3}
+        ),
         "alice.SSL": open_accounts(container, ALICE, "SSL", cash=1_200_000, shares={"035420": 7}),
         "bob.HNB": open_accounts(container, BOB, "HNB", cash=9_900_000, shares={"005380": 4}),
     }
@@ -94,7 +104,10 @@ def world(container: Container) -> Iterator[World]:
         for person in (ALICE, BOB):
             browser = Browser(client=TestClient(app, base_url="https://testserver"), now=container.clock.now)
             browser.sign_up(
-                name=person.name, birth_date=person.birth_date.isoformat(), phone=person.phone, email=person.email
+                name=person.name,
+                birth_date=person.birth_date.isoformat(),
+                phone=person.phone,
+                email=person.email,
             )
             browser.certify()
             browsers.append(browser)

@@ -15,8 +15,13 @@ def complete_journey(browser: Browser, app: FintechApp, firms: list[str]) -> lis
     numbers = []
     for firm in firms:
         listed = browser.firm_accounts(firm)
-        numbers.append(listed[0]["virtual_account_number"] or browser.issue(firm, listed[0]["number"], "주식"))
-        if not any(c["firm"] == firm and c["kind"] == "platform_firm" and c["status"] == "active" for c in browser.consents()):
+        numbers.append(
+            listed[0]["virtual_account_number"] or browser.issue(firm, listed[0]["number"], "주식")
+        )
+        if not any(
+            c["firm"] == firm and c["kind"] == "platform_firm" and c["status"] == "active"
+            for c in browser.consents()
+        ):
             browser.sign_platform_consent(firm)
     browser.link(app.client_id, numbers)
     browser.sign_fintech_consent(app.client_id)
@@ -38,7 +43,9 @@ def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-def test_a_member_completes_the_journey_and_the_app_reads_the_same_figures_as_the_brokerage(world: World) -> None:
+def test_a_member_completes_the_journey_and_the_app_reads_the_same_figures_as_the_brokerage(
+    world: World,
+) -> None:
     numbers = complete_journey(world.alice, world.app_a, ["HNB", "SSL"])
     tokens = tokens_for(world, world.alice, world.app_a)
     client, container = world.client, world.container
@@ -49,7 +56,9 @@ def test_a_member_completes_the_journey_and_the_app_reads_the_same_figures_as_th
     real_numbers = {account.number for account in world.accounts.values()} | {
         account.display_number for account in world.accounts.values()
     }
-    assert not any(number in client.get("/open/v1/accounts", headers=bearer(tokens)).text for number in real_numbers)
+    assert not any(
+        number in client.get("/open/v1/accounts", headers=bearer(tokens)).text for number in real_numbers
+    )
 
     hnb = numbers[0]
     balance = check(client.get(f"/open/v1/accounts/{hnb}/balance", headers=bearer(tokens)))
@@ -65,7 +74,9 @@ def test_a_member_completes_the_journey_and_the_app_reads_the_same_figures_as_th
         p.instrument: (p.average_price, p.valuation_won) for p in core.positions
     }
 
-    page = check(client.get(f"/open/v1/accounts/{hnb}/transactions", headers=bearer(tokens), params={"limit": 2}))
+    page = check(
+        client.get(f"/open/v1/accounts/{hnb}/transactions", headers=bearer(tokens), params={"limit": 2})
+    )
     with container.database.reading() as session:
         lines = container.holdings.transactions(session, account=world.accounts["alice.HNB"], limit=500).items
     assert [item["id"] for item in page["items"]] == [str(line.id) for line in lines[:2]]
@@ -90,7 +101,9 @@ def test_a_member_completes_the_journey_and_the_app_reads_the_same_figures_as_th
 
     integrated = check(client.get("/open/v1/portfolio", headers=bearer(tokens)))
     with container.database.reading() as session:
-        cores = [container.holdings.balance(session, world.accounts[key]) for key in ("alice.HNB", "alice.SSL")]
+        cores = [
+            container.holdings.balance(session, world.accounts[key]) for key in ("alice.HNB", "alice.SSL")
+        ]
     assert integrated["complete"] is True
     assert integrated["total_assets_won"] == sum(item.total_assets_won for item in cores)
     assert integrated["valuation_won"] == sum(item.valuation_won for item in cores)
@@ -102,7 +115,13 @@ def test_a_member_completes_the_journey_and_the_app_reads_the_same_figures_as_th
         from backbone.open_platform.audit.repository import reads_of_member  # noqa: PLC0415
 
         reads = reads_of_member(session, _member_id(world), 100)
-    assert {read.resource for read in reads} >= {"balance", "transactions", "portfolio", "watchlist", "integrated_portfolio"}
+    assert {read.resource for read in reads} >= {
+        "balance",
+        "transactions",
+        "portfolio",
+        "watchlist",
+        "integrated_portfolio",
+    }
     assert all(read.fintech_consent_id and read.platform_consent_id for read in reads)
 
 

@@ -35,12 +35,17 @@ def test_every_open_api_operation_answers_within_its_schema_and_never_with_a_5xx
     schema = schemathesis.openapi.from_asgi("/openapi.json", open_api)
     failures: list[str] = []
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
         token = app_only["access_token"] if operation.path.startswith("/market") else tokens["access_token"]
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def run(case: Any) -> None:
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def run(case: Any, token: str = token) -> None:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
             response = case.call()
             case.validate_response(
@@ -58,4 +63,3 @@ def test_every_open_api_operation_answers_within_its_schema_and_never_with_a_5xx
         except Exception as error:  # collect every operation's failure, then report them all
             failures.append(f"{operation.method.upper()} {operation.path}: {error}")
     assert failures == [], "\n\n".join(failures)
-

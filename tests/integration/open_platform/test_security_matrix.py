@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from backbone.open_platform.virtual_accounts.domain import new_number
 from backbone.identity.dependencies import csrf_token_for
 from backbone.identity.domain import Factor
+from backbone.open_platform.virtual_accounts.domain import new_number
 from tests.identity import flows
 from tests.integration.open_platform.conftest import ALICE, World
 from tests.integration.open_platform.test_journey_and_api import bearer, complete_journey, tokens_for
@@ -65,14 +65,22 @@ def test_an_app_reads_only_the_accounts_its_member_linked_to_it(world: World, li
             stranger = read(world, linked[token_name], unknown, endpoint)
             assert stranger.status_code == 404
             assert stranger.json()["code"] == "platform.unknown_virtual_account"
-    for token_name, own in (("alice_tokens_a", ["alice_a"]), ("alice_tokens_b", ["alice_b"]), ("bob_tokens_a", ["bob_a"])):
+    for token_name, own in (
+        ("alice_tokens_a", ["alice_a"]),
+        ("alice_tokens_b", ["alice_b"]),
+        ("bob_tokens_a", ["bob_a"]),
+    ):
         listed = check(world.client.get("/open/v1/accounts", headers=bearer(linked[token_name])))
         assert [item["virtual_account_number"] for item in listed] == [linked[name] for name in own]
         integrated = check(world.client.get("/open/v1/portfolio", headers=bearer(linked[token_name])))
-        assert [item["virtual_account_number"] for item in integrated["accounts"]] == [linked[name] for name in own]
+        assert [item["virtual_account_number"] for item in integrated["accounts"]] == [
+            linked[name] for name in own
+        ]
 
 
-def test_a_revoked_consent_stops_the_very_next_read_and_any_refresh(world: World, linked: dict[str, Any]) -> None:
+def test_a_revoked_consent_stops_the_very_next_read_and_any_refresh(
+    world: World, linked: dict[str, Any]
+) -> None:
     tokens = linked["alice_tokens_a"]
     assert read(world, tokens, linked["alice_a"], "balance").status_code == 200
     company_a_consent = next(
@@ -100,7 +108,9 @@ def test_a_revoked_consent_stops_the_very_next_read_and_any_refresh(world: World
     assert refreshed.json()["error"] == "invalid_grant"
 
 
-def test_an_expired_consent_stops_reads_on_the_first_call_after_its_time(world: World, linked: dict[str, Any]) -> None:
+def test_an_expired_consent_stops_reads_on_the_first_call_after_its_time(
+    world: World, linked: dict[str, Any]
+) -> None:
     clock = world.container.clock
     consent = next(c for c in world.alice.consents() if c["kind"] == "platform_firm" and c["firm"] == "HNB")
     assert consent["status"] == "active"
@@ -137,7 +147,9 @@ def log_in_again(world: World) -> None:
     cookies.set("backbone_csrf", csrf_token_for(identity, opened.session_token), domain="testserver.local")
 
 
-def test_codes_tokens_and_pkce_are_bound_to_the_app_and_the_verifier(world: World, linked: dict[str, Any]) -> None:
+def test_codes_tokens_and_pkce_are_bound_to_the_app_and_the_verifier(
+    world: World, linked: dict[str, Any]
+) -> None:
     client, app_a, app_b = world.client, world.app_a, world.app_b
     verifier, challenge = pkce_pair()
 
@@ -150,7 +162,9 @@ def test_codes_tokens_and_pkce_are_bound_to_the_app_and_the_verifier(world: Worl
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
     wrong = exchange_code(client, app_a, fresh_code(), pkce_pair()[0])
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
-    mismatched = exchange_code(client, app_a, fresh_code(), verifier, redirect_uri="http://localhost:9000/other")
+    mismatched = exchange_code(
+        client, app_a, fresh_code(), verifier, redirect_uri="http://localhost:9000/other"
+    )
     assert mismatched.status_code == 400 and mismatched.json()["error"] == "invalid_grant"
     foreign = exchange_code(client, app_b, fresh_code(), verifier)
     assert foreign.status_code == 400 and foreign.json()["error"] == "invalid_grant"
@@ -164,7 +178,11 @@ def test_codes_tokens_and_pkce_are_bound_to_the_app_and_the_verifier(world: Worl
     no_pkce = world.alice.request(
         "GET",
         "/oauth/authorize",
-        params={"response_type": "code", "client_id": app_a.client_id, "redirect_uri": "http://localhost:9000/callback"},
+        params={
+            "response_type": "code",
+            "client_id": app_a.client_id,
+            "redirect_uri": "http://localhost:9000/callback",
+        },
         follow_redirects=False,
     )
     assert no_pkce.status_code == 302
@@ -178,15 +196,28 @@ def test_codes_tokens_and_pkce_are_bound_to_the_app_and_the_verifier(world: Worl
     )
     assert stolen_refresh.json()["error"] == "invalid_grant"
     introspected = check(
-        client.post("/oauth/introspect", data={"token": tokens_a["access_token"]}, auth=(app_b.client_id, app_b.client_secret))
+        client.post(
+            "/oauth/introspect",
+            data={"token": tokens_a["access_token"]},
+            auth=(app_b.client_id, app_b.client_secret),
+        )
     )
     assert introspected == {"active": False}
-    assert check(
-        client.post("/oauth/introspect", data={"token": tokens_a["access_token"]}, auth=(app_a.client_id, app_a.client_secret))
-    )["active"] is True
+    assert (
+        check(
+            client.post(
+                "/oauth/introspect",
+                data={"token": tokens_a["access_token"]},
+                auth=(app_a.client_id, app_a.client_secret),
+            )
+        )["active"]
+        is True
+    )
 
     revoked = client.post(
-        "/oauth/revoke", data={"token": tokens_a["refresh_token"]}, auth=(app_a.client_id, app_a.client_secret)
+        "/oauth/revoke",
+        data={"token": tokens_a["refresh_token"]},
+        auth=(app_a.client_id, app_a.client_secret),
     )
     assert revoked.status_code == 200
     after = client.post(
@@ -195,7 +226,9 @@ def test_codes_tokens_and_pkce_are_bound_to_the_app_and_the_verifier(world: Worl
         auth=(app_a.client_id, app_a.client_secret),
     )
     assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
-    client.post("/oauth/revoke", data={"token": tokens_a["access_token"]}, auth=(app_a.client_id, app_a.client_secret))
+    client.post(
+        "/oauth/revoke", data={"token": tokens_a["access_token"]}, auth=(app_a.client_id, app_a.client_secret)
+    )
     rejected = read(world, tokens_a, linked["alice_a"], "balance")
     assert rejected.status_code == 401 and rejected.json()["code"] == "oauth.invalid_token"
 

@@ -8,7 +8,8 @@ a proxy would log):
     GET {base}/accounts/{number}                 one account, or 404 when it is not this person's
     GET {base}/accounts/{number}/balance         {"cash_won", "cash_next_day_won", "cash_second_day_won",
                                                   "withdrawable_won", "buying_power_won", "positions": [...]}
-    GET {base}/accounts/{number}/transactions    ?from=&to=&kind=&cursor=&limit=  {"items": [...], "next_cursor"}
+    GET {base}/accounts/{number}/transactions    ?from=&to=&kind=&cursor=&limit=
+                                                 {"items": [...], "next_cursor"}
     GET {base}/accounts/{number}/watchlist       [{"name", "instruments": [...]}]
 
 A 404 is a refusal (not retried); a timeout, a connection failure, a 5xx or a malformed body is a
@@ -77,7 +78,7 @@ class HttpFirm:
     def transactions(
         self, personal_identifier: str, number: str, query: TransactionQuery
     ) -> FirmTransactionPage:
-        params: list[tuple[str, str]] = [("limit", str(query.limit))]
+        params: list[tuple[str, str | int | float | bool | None]] = [("limit", str(query.limit))]
         if query.since is not None:
             params.append(("from", query.since.isoformat()))
         if query.until is not None:
@@ -107,7 +108,12 @@ class HttpFirm:
             )
         return groups
 
-    def _get(self, personal_identifier: str, path: str, params: list[tuple[str, str]] | None = None) -> Any:
+    def _get(
+        self,
+        personal_identifier: str,
+        path: str,
+        params: list[tuple[str, str | int | float | bool | None]] | None = None,
+    ) -> Any:
         try:
             response = self._client.get(
                 f"{self._base_url}{path}",

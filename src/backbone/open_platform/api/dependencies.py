@@ -83,9 +83,7 @@ def requires_scope(scope: Scope) -> Any:
         if scope not in grant.scopes:
             raise InsufficientScope(
                 f"this needs the {scope.value} scope",
-                headers={
-                    "WWW-Authenticate": f'{BEARER_CHALLENGE}, error="insufficient_scope", scope="{scope.value}"'
-                },
+                headers={"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="insufficient_scope"'},
                 scope=scope.value,
             )
         return grant

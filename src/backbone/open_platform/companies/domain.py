@@ -68,8 +68,8 @@ def app_transition(status: AppStatus, event: AppEvent) -> AppStatus:
 
 
 class ClientAuthMethod(StrEnum):
-    CLIENT_SECRET_BASIC = "client_secret_basic"
-    CLIENT_SECRET_POST = "client_secret_post"
+    CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 - a method's name, not a secret
+    CLIENT_SECRET_POST = "client_secret_post"  # noqa: S105 - a method's name, not a secret
     PRIVATE_KEY_JWT = "private_key_jwt"
 
 

@@ -189,7 +189,8 @@ class Companies:
         burst = BURST_LIMIT_DEFAULT_PER_SECOND if burst_limit is None else burst_limit
         if not 1 <= quota <= DAILY_QUOTA_MAX or not 1 <= burst <= BURST_LIMIT_MAX_PER_SECOND:
             raise InvalidApp(
-                f"a daily quota is 1 to {DAILY_QUOTA_MAX:,}; a burst limit 1 to {BURST_LIMIT_MAX_PER_SECOND:,}/s"
+                f"a daily quota is 1 to {DAILY_QUOTA_MAX:,}; "
+                f"a burst limit 1 to {BURST_LIMIT_MAX_PER_SECOND:,}/s"
             )
         moved = self._move(session, app, AppEvent.APPROVE, actor="operator")
         repository.update_app(session, app.id, daily_quota=quota, burst_limit=burst)

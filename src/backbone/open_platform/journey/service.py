@@ -419,7 +419,10 @@ class Journey:
                 member_id=member_id,
                 consent_id=consent.id,
                 company_id=request.company_id,
-                detail=f"{request.kind.value} firm {firm_id} by {request.method.value} until {expires_at.isoformat()}",
+                detail=(
+                    f"{request.kind.value} firm {firm_id} by {request.method.value} "
+                    f"until {expires_at.isoformat()}"
+                ),
             )
             if previous is not None and previous.status in (ConsentStatus.ACTIVE, ConsentStatus.EXPIRED):
                 self._end(session, previous, ConsentEvent.RENEW, renewed_by=consent.id)

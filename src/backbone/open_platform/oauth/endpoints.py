@@ -100,9 +100,7 @@ async def _form(request: Request) -> PlatformRequest:
     if request.headers.get("content-type", "").split(";")[0].strip() == "application/x-www-form-urlencoded":
         body = (await request.body()).decode("utf-8", errors="replace")
         fields = parse_qsl(body, keep_blank_values=True, max_num_fields=FORM_FIELDS_MAX)[:FORM_FIELDS_MAX]
-    return PlatformRequest(
-        method="POST", uri=str(request.url), headers=request.headers, args=[], form=fields
-    )
+    return PlatformRequest(method="POST", uri=str(request.url), headers=request.headers, args=[], form=fields)
 
 
 def _run(database: Database, work: Any) -> OAuthResponse:

@@ -99,7 +99,7 @@ def scope(session: Session) -> Iterator[Scoped]:
 # --- requests and responses ---------------------------------------------------------------------
 
 
-class FormPayload(OAuth2Payload):
+class FormPayload(OAuth2Payload):  # type: ignore[misc]
     def __init__(self, data: dict[str, str], datalist: dict[str, list[str]]) -> None:
         self._data = data
         self._datalist = datalist
@@ -109,11 +109,11 @@ class FormPayload(OAuth2Payload):
         return self._data
 
     @property
-    def datalist(self) -> dict[str, list[str]]:  # type: ignore[override]
+    def datalist(self) -> dict[str, list[str]]:
         return self._datalist
 
 
-class PlatformRequest(OAuth2Request):
+class PlatformRequest(OAuth2Request):  # type: ignore[misc]
     """An HTTP request as Authlib reads it: query arguments and form fields already parsed."""
 
     def __init__(
@@ -121,7 +121,7 @@ class PlatformRequest(OAuth2Request):
         *,
         method: str,
         uri: str,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         args: list[tuple[str, str]],
         form: list[tuple[str, str]],
     ) -> None:
@@ -251,7 +251,7 @@ class StoredAccessToken(TokenMixin):  # type: ignore[misc]
         return max(0, int(self.claims["exp"] - self.now.timestamp()))
 
     def is_expired(self) -> bool:
-        return self.now.timestamp() >= self.claims["exp"]
+        return bool(self.now.timestamp() >= float(self.claims["exp"]))
 
     def is_revoked(self) -> bool:
         return self.revoked
@@ -287,7 +287,7 @@ class PlatformAuthorizationServer(AuthlibServer):  # type: ignore[misc]
         self.register_endpoint(Introspection)
         self.register_client_auth_method(ClientAuthMethod.PRIVATE_KEY_JWT.value, PrivateKeyJwt(self))
         issuer_parameter = IssuerParameter()
-        issuer_parameter.get_issuer = lambda: issuer  # type: ignore[method-assign]
+        issuer_parameter.get_issuer = lambda: issuer
         self.register_extension(issuer_parameter)
 
     # Authlib's framework hooks
@@ -403,11 +403,11 @@ class PlatformAuthorizationServer(AuthlibServer):  # type: ignore[misc]
         claims = self.keys.verify(token_string) if len(token_string) < 4_096 else None
         if claims is None or claims.get("iss") != self.issuer:
             return None
-        app = self.companies.app_by_client_id(session, str(claims.get("client_id")))
-        if app is None:
+        owner = self.companies.app_by_client_id(session, str(claims.get("client_id")))
+        if owner is None:
             return None
         revoked = repository.access_token_revoked(session, str(claims.get("jti")))
-        return StoredAccessToken(claims, app.id, revoked, now)
+        return StoredAccessToken(claims, owner.id, revoked, now)
 
 
 class S256Challenge(CodeChallenge):  # type: ignore[misc]
@@ -535,7 +535,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         return _server(self).query_any_token(token_string, token_type_hint)
 
     def check_permission(self, token: Any, client: OAuthClient, request: OAuth2Request) -> bool:
-        return bool(token.check_client(client))
+        return token.check_client(client) is True
 
     def introspect_token(self, token: Any) -> dict[str, Any]:
         server = _server(self)
