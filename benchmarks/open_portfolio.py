@@ -25,14 +25,14 @@ from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
+from tests.conftest import OPERATOR_TOKEN
+from tests.open_platform.journey import Browser, check, code_from, exchange_code, pkce_pair, register_app
+from tests.postgresql import free_port
 
 from backbone import bootstrap, schema
 from backbone.brokerage.domain import AccountType
 from backbone.config import Settings
 from backbone.kit.money import Quantity, Won
-from tests.conftest import OPERATOR_TOKEN
-from tests.open_platform.journey import Browser, check, code_from, exchange_code, pkce_pair, register_app
-from tests.postgresql import free_port
 
 FIRMS = (("BHA", "BBB-PP-NNNNNC"), ("BHB", "NNNNNNNC-PP"), ("BHC", "NNNN-NNNC-PP"))
 POSITIONS = 50
@@ -154,7 +154,8 @@ def main() -> None:
         sample = check(client.get("/open/v1/portfolio", headers={"Authorization": f"Bearer {token}"}))
         positions = sum(len(item["balance"]["positions"]) for item in sample["accounts"])
         print(
-            f"member: {len(sample['accounts'])} accounts at {len(sample['firms'])} firms, {positions} positions"
+            f"member: {len(sample['accounts'])} accounts at {len(sample['firms'])} firms, "
+            f"{positions} positions"
         )
         command = [
             "wrk",
