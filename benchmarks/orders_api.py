@@ -27,7 +27,6 @@ from datetime import date
 from pathlib import Path
 
 import httpx
-
 from tests.e2e.members import Member
 from tests.postgresql import free_port
 
@@ -77,7 +76,7 @@ class Figure:
 
 
 def run(command: list[str], environment: dict[str, str], cwd: Path) -> str:
-    completed = subprocess.run(command, env=environment, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
+    completed = subprocess.run(command, env=environment, cwd=cwd, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stdout}\n{completed.stderr}")
     return completed.stdout
@@ -91,8 +90,8 @@ def milliseconds(text: str) -> float:
 def wrk(name: str, url: str, script: str, seconds: int, connections: int, directory: Path) -> Figure:
     path = directory / f"{name}.lua"
     path.write_text(script)
-    output = subprocess.run(  # noqa: S603
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(path), url],  # noqa: S607
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(path), url],
         capture_output=True,
         text=True,
         check=True,
@@ -108,7 +107,7 @@ def wrk(name: str, url: str, script: str, seconds: int, connections: int, direct
 
 
 def start_server(directory: Path, environment: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "backbone", "serve", "--port", str(port)],
         env=environment,
         cwd=directory,
@@ -128,22 +127,39 @@ def start_server(directory: Path, environment: dict[str, str], port: int) -> sub
 
 
 def prepare(url: str) -> tuple[Member, list[int]]:
-    operator = httpx.Client(base_url=f"{url}/api/backoffice/v1", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
+    operator = httpx.Client(
+        base_url=f"{url}/api/backoffice/v1", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    )
     operator.post(
         "/firms",
-        json={"code": "BENCH", "name_ko": "벤치증권", "name_en": "Bench Securities", "account_number_pattern": "BBB-PP-NNNNNC", "branch": 1},
+        json={
+            "code": "BENCH",
+            "name_ko": "벤치증권",
+            "name_en": "Bench Securities",
+            "account_number_pattern": "BBB-PP-NNNNNC",
+            "branch": 1,
+        },
     ).raise_for_status()
     member = Member(url, name="김벤치", birth_date=date(1980, 1, 1), phone="010-9999-0001")
     member.sign_up()
     customer = operator.post(
         "/firms/BENCH/customers",
-        json={"name": member.name, "birth_date": "1980-01-01", "phone": member.phone, "personal_identifier": member.personal_identifier},
+        json={
+            "name": member.name,
+            "birth_date": "1980-01-01",
+            "phone": member.phone,
+            "personal_identifier": member.personal_identifier,
+        },
     )
     customer.raise_for_status()
     for index in range(ACCOUNTS):
-        number = operator.post(f"/firms/BENCH/customers/{customer.json()['id']}/accounts", json={}).json()["number"]
+        number = operator.post(f"/firms/BENCH/customers/{customer.json()['id']}/accounts", json={}).json()[
+            "number"
+        ]
         operator.post(
-            f"/firms/BENCH/accounts/{number}/deposits", json={"amount_won": 10**11}, headers={"Idempotency-Key": f"d{index}"}
+            f"/firms/BENCH/accounts/{number}/deposits",
+            json={"amount_won": 10**11},
+            headers={"Idempotency-Key": f"d{index}"},
         ).raise_for_status()
         operator.post(
             f"/firms/BENCH/accounts/{number}/securities-in",
@@ -157,7 +173,9 @@ def prepare(url: str) -> tuple[Member, list[int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     arguments = parser.parse_args()
@@ -193,7 +211,12 @@ def main() -> None:
             wrk(
                 "orders",
                 url,
-                LUA % {"accounts": ",".join(f'"{account}"' for account in accounts), "cookie": cookie, "csrf": csrf},
+                LUA
+                % {
+                    "accounts": ",".join(f'"{account}"' for account in accounts),
+                    "cookie": cookie,
+                    "csrf": csrf,
+                },
                 arguments.seconds,
                 arguments.connections,
                 directory,
@@ -202,14 +225,21 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
-    check = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "backbone", "ledger", "check"], env=environment, cwd=directory, capture_output=True, text=True, check=False
+    check = subprocess.run(
+        [sys.executable, "-m", "backbone", "ledger", "check"],
+        env=environment,
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     print(f"{'endpoint':<10} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for figure in figures:
-        print(f"{figure.name:<10} {figure.requests_per_second:>11,.0f} {figure.p50_ms:>8.2f} {figure.p99_ms:>8.2f} {figure.non_2xx:>8}")
+        rate, p50, p99 = figure.requests_per_second, figure.p50_ms, figure.p99_ms
+        print(f"{figure.name:<10} {rate:>11,.0f} {p50:>8.2f} {p99:>8.2f} {figure.non_2xx:>8}")
     print(f"ledger check after the run: {'0 violations' if check.returncode == 0 else 'VIOLATIONS'}")
-    print(f"{arguments.connections} connections, {arguments.seconds} s each, wrk -t1 on loopback; server: one process")
+    connections, seconds = arguments.connections, arguments.seconds
+    print(f"{connections} connections, {seconds} s each, wrk -t1 on loopback; one server process")
     shutil.rmtree(directory, ignore_errors=True)
 
 

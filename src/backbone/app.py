@@ -21,6 +21,11 @@ from backbone.errors import all_error_types
 from backbone.exchange.endpoints import market_router
 from backbone.identity.endpoints import identity_router
 from backbone.middleware import RequestMiddleware
+from backbone.open_platform.api.app import OPEN_API_PREFIX, create_open_api
+from backbone.open_platform.companies.endpoints import business_router, operator_router
+from backbone.open_platform.journey.endpoints import router as portal_router
+from backbone.open_platform.oauth.endpoints import router as oauth_router
+from backbone.open_platform.webhooks.worker import WebhookWorker
 from backbone.problems import install_problem_handlers, problem_response
 
 API_DESCRIPTION = """
@@ -29,9 +34,12 @@ Backbone's HTTP API. Every error is RFC 9457 `application/problem+json` with a s
 """
 
 
-def create_app(container: Container | None = None, *, run_market: bool = False) -> FastAPI:
+def create_app(
+    container: Container | None = None, *, run_market: bool = False, background: bool = False
+) -> FastAPI:
     """The application. With `run_market`, this process also runs the venue and the order
-    pipeline (one process per installation may: the venue's journal admits one writer)."""
+    pipeline (one process per installation may: the venue's journal admits one writer); with
+    `background`, the open platform's webhook worker (`backbone serve` turns both on)."""
     owns_container = container is None
     resolved = container or bootstrap.build()
 
@@ -40,9 +48,14 @@ def create_app(container: Container | None = None, *, run_market: bool = False) 
         if run_market:
             resolved.trading = await run_in_threadpool(bootstrap.open_trading, resolved)
             resolved.trading.pipeline.start()
+        worker = WebhookWorker(resolved.open_platform, resolved.database) if background else None
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             if run_market and resolved.trading is not None:
                 await run_in_threadpool(resolved.trading.close)
                 resolved.trading = None
@@ -64,6 +77,9 @@ def create_app(container: Container | None = None, *, run_market: bool = False) 
     _add_operations_routes(app)
     for router in _routers():
         app.include_router(router)
+    open_api = create_open_api()
+    open_api.state.container = resolved
+    app.mount(OPEN_API_PREFIX, open_api)
     return app
 
 
@@ -75,6 +91,10 @@ def _routers() -> list[APIRouter]:
         customer_router,
         orders_router,
         operations_router,
+        portal_router,
+        business_router,
+        operator_router,
+        oauth_router,
     ]
 
 

@@ -32,6 +32,8 @@ from backbone.kit.db import Database, make_engine
 from backbone.kit.ids import IdGenerator
 from backbone.ledger.domain import CASH
 from backbone.ledger.service import Ledger
+from backbone.open_platform.adapters.factory import AdapterFactory
+from backbone.open_platform.services import OpenPlatform, build_open_platform
 
 
 @dataclass
@@ -47,9 +49,13 @@ class Container:
     identity: Identity
     operator_token: str
     instruments: dict[str, Instrument]
+    open_platform: OpenPlatform
+    firm_adapters: AdapterFactory
     trading: Trading | None = None  # opened by the one process that runs the market
 
     def close(self) -> None:
+        self.open_platform.close()
+        self.firm_adapters.close()
         self.database.dispose()
 
 
@@ -145,26 +151,47 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     ledger = Ledger(clock=clock, ids=ids)
     instruments = load_instruments()
     prices = PriceBoard({code: item.base_price for code, item in instruments.items()})
+    database = Database(engine)
+    brokerage = Brokerage(clock=clock, ids=ids, ledger=ledger)
+    holdings = Holdings(ledger=ledger, clock=clock, calendar=krx_calendar(), prices=prices)
+    watchlists = Watchlists(clock=clock, ids=ids)
+    identity = build_identity(
+        clock=clock,
+        ids=ids,
+        adapters=development_adapters(clock=clock, ids=ids),
+        secret_key=resolve_secret_key(settings),
+        webauthn=WebauthnConfig(
+            rp_id=settings.webauthn_rp_id,
+            rp_name=settings.webauthn_rp_name,
+            origins=tuple(settings.webauthn_origins),
+        ),
+    )
+    # The open platform reaches this installation's firms through an in-process adapter over the
+    # brokerage's own services, and other firms over HTTP; only the adapters import the brokerage.
+    firm_adapters = AdapterFactory(
+        clock=clock, database=database, brokerage=brokerage, holdings=holdings, watchlists=watchlists
+    )
     return Container(
         settings=settings,
         clock=clock,
         ids=ids,
-        database=Database(engine),
+        database=database,
         ledger=ledger,
-        brokerage=Brokerage(clock=clock, ids=ids, ledger=ledger),
-        holdings=Holdings(ledger=ledger, clock=clock, calendar=krx_calendar(), prices=prices),
-        watchlists=Watchlists(clock=clock, ids=ids),
+        brokerage=brokerage,
+        holdings=holdings,
+        watchlists=watchlists,
         instruments=instruments,
-        identity=build_identity(
+        identity=identity,
+        operator_token=resolve_operator_token(settings),
+        firm_adapters=firm_adapters,
+        open_platform=build_open_platform(
             clock=clock,
             ids=ids,
-            adapters=development_adapters(clock=clock, ids=ids),
-            secret_key=resolve_secret_key(settings),
-            webauthn=WebauthnConfig(
-                rp_id=settings.webauthn_rp_id,
-                rp_name=settings.webauthn_rp_name,
-                origins=tuple(settings.webauthn_origins),
-            ),
+            database=database,
+            identity=identity,
+            adapters=firm_adapters,
+            instruments=instruments,
+            issuer=settings.public_url.rstrip("/"),
+            key_directory=settings.var_directory,
         ),
-        operator_token=resolve_operator_token(settings),
     )

@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     webauthn_origins: list[str] = Field(
         default=["http://localhost:8000"], description="Origins the portal is served from, for WebAuthn"
     )
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description=(
+            "The address apps and browsers use to reach this server: the OAuth issuer, in tokens "
+            "and in authorization responses (iss)."
+        ),
+    )
+    webhook_worker: bool = Field(
+        default=True, description="Deliver the open platform's webhooks from a thread in `backbone serve`"
+    )
     identity_adapters: Literal["development"] = Field(
         default="development",
         description=(

@@ -19,9 +19,10 @@ from backbone.exchange import models as exchange_models
 from backbone.identity import models as identity_models
 from backbone.kit.db import Base
 from backbone.ledger import models as ledger_models
+from backbone.open_platform import models as open_platform_models
 
 # Importing the model modules registers their tables on Base.metadata.
-MODEL_MODULES = (ledger_models, brokerage_models, exchange_models, identity_models)
+MODEL_MODULES = (ledger_models, brokerage_models, exchange_models, identity_models, open_platform_models)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

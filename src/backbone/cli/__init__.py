@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from backbone.cli import database, demo, identity, ledger, market, outbox, serve
+from backbone.cli import database, demo, identity, ledger, market, outbox, platform, serve
 from backbone.errors import BackboneError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(market.app, name="market")
 app.add_typer(identity.app, name="identity")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(platform.app, name="platform")
 
 
 def main() -> None:

@@ -59,6 +59,11 @@ def seed(
         str(summary.holdings),
     )
     console.print(table)
+    console.print(
+        f"open platform demo app: client_id [bold]{summary.demo_client_id}[/], "
+        f"client_secret [bold]{summary.demo_client_secret}[/] (shown once), redirect URI "
+        f"{demo_seed.DEMO_REDIRECT_URI}"
+    )
 
 
 @app.command()

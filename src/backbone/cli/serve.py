@@ -21,7 +21,7 @@ def serve(
     settings = Settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
     container = bootstrap.build(settings)
-    app = create_app(container, run_market=True)
+    app = create_app(container, run_market=True, background=settings.webhook_worker)
     uvicorn.run(
         app,
         host=host or settings.host,

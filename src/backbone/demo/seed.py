@@ -18,6 +18,10 @@ from backbone.bootstrap import Container
 from backbone.brokerage.domain import Account, AccountType
 from backbone.identity.personal_identifier import development_personal_identifier
 from backbone.kit.money import Quantity, Won, round_down_to_tick
+from backbone.open_platform.adapters.interface import ALL_CAPABILITIES
+from backbone.open_platform.companies.domain import ClientAuthMethod
+from backbone.open_platform.firms.domain import AdapterKind
+from backbone.open_platform.scopes import Scope
 
 DEFAULT_SEED = 2026
 PEOPLE_COUNT = 24
@@ -81,6 +85,12 @@ class DemoPerson:
         return development_personal_identifier(self.name, self.birth_date, self.phone)
 
 
+DEMO_COMPANY_NAME = "데모핀테크 주식회사"
+DEMO_BUSINESS_NUMBER = "2208162517"
+DEMO_APP_NAME = "데모 자산관리"
+DEMO_REDIRECT_URI = "http://localhost:8080/callback"
+
+
 @dataclass
 class SeedSummary:
     firms: int = 0
@@ -89,6 +99,8 @@ class SeedSummary:
     deposits_won: int = 0
     holdings: int = 0
     people: list[DemoPerson] = field(default_factory=list)
+    demo_client_id: str = ""
+    demo_client_secret: str = ""
 
 
 def demo_people(seed: int = DEFAULT_SEED, count: int = PEOPLE_COUNT) -> list[DemoPerson]:
@@ -144,7 +156,44 @@ def seed(
                 )
         if progress is not None:
             progress(index + 1, len(people))
+    summary.demo_client_id, summary.demo_client_secret = _seed_open_platform(session, container, seed_value)
     return summary
+
+
+def _seed_open_platform(session: Session, container: Container, seed_value: int) -> tuple[str, str]:
+    """Every demo firm on the open platform (in process), and a demo fintech company with an app
+    approved for production whose redirect URI is on localhost, so the portal journey can be shown.
+    The client id is derived from the seed (the same every time); its secret is printed by the
+    command, never stored in clear."""
+    platform = container.open_platform
+    for firm in FIRMS:
+        platform.firms.register(
+            session,
+            code=firm.code,
+            name_ko=firm.name_ko,
+            name_en=firm.name_en,
+            adapter=AdapterKind.BACKBONE,
+            base_url=None,
+            capabilities=ALL_CAPABILITIES,
+            actor="demo",
+        )
+    company, _key = platform.companies.register_company(
+        session, name=DEMO_COMPANY_NAME, business_number=DEMO_BUSINESS_NUMBER, email="developers@example.com"
+    )
+    app, secret = platform.companies.register_app(
+        session,
+        company=company,
+        name=DEMO_APP_NAME,
+        description="통합계좌조회 데모 앱",
+        redirect_uris=[DEMO_REDIRECT_URI],
+        scopes=frozenset(Scope),
+        auth_method=ClientAuthMethod.CLIENT_SECRET_BASIC,
+        jwks=None,
+        client_id=f"app_demo{seed_value:016x}"[:28],
+    )
+    platform.companies.request_production(session, app)
+    platform.companies.approve(session, platform.companies.app(session, app.id))
+    return app.client_id, secret or ""
 
 
 def _open_accounts(

@@ -1,0 +1,463 @@
+"""Open API v1: a sub-application mounted at /open/v1 with its own OpenAPI 3.1 document
+(/open/v1/openapi.json), so that apps (and the schemathesis run in the suite) see exactly it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path, Query
+
+from backbone.dependencies import DATE_RANGE_DAYS_MAX, InvalidDateRange, instant_range
+from backbone.errors import PageSizeOutOfRange
+from backbone.exchange.instruments import Instrument, Market
+from backbone.exchange.market_data import Interval
+from backbone.kit.clock import SEOUL
+from backbone.kit.pagination import PAGE_SIZE_MAX
+from backbone.open_platform.adapters.interface import TransactionKind, TransactionQuery
+from backbone.open_platform.api.dependencies import (
+    AccountReader,
+    ClockDep,
+    InstrumentsDep,
+    MarketReader,
+    PlatformDep,
+    RequestIdDep,
+    WatchlistReader,
+)
+from backbone.open_platform.api.schemas import (
+    BalanceOut,
+    CandleOut,
+    CandlesOut,
+    ConsentStateOut,
+    FirmOut,
+    FirmStatusOut,
+    InstrumentOut,
+    IntegratedAccountOut,
+    IntegratedPortfolioOut,
+    LevelOut,
+    LinkedAccountOut,
+    MembershipOut,
+    OrderBookOut,
+    PortfolioOut,
+    QuoteOut,
+    TransactionPageOut,
+    WatchlistGroupOut,
+    WatchlistInstrumentOut,
+    WatchlistOut,
+)
+from backbone.open_platform.api.shaping import balance_out, mix, portfolio_out, profit_rate, transaction_out
+from backbone.open_platform.errors import UnknownInstrument
+from backbone.open_platform.inquiry import FirmStatus
+from backbone.problems import install_problem_handlers
+
+DESCRIPTION = """
+The open platform's API for fintech apps. Authenticate with a bearer access token from
+`/oauth/token` (authorization code with PKCE for a member's accounts; client credentials for
+market data). Amounts are integer won; quantities and ratios are decimal strings; a missing value
+is `null`; sides are `buy` and `sell`. Errors are RFC 9457 problem+json with a stable `code`.
+Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (the app's
+daily quota; seconds until it resets); 429 answers carry `Retry-After`.
+"""
+CANDLES_MAX = 1_000
+NumberPath = Annotated[
+    str,
+    Path(
+        description="An 18-digit virtual account number",
+        min_length=1,
+        max_length=40,
+        examples=["123456789012345674"],
+    ),
+]
+
+OPEN_API_PREFIX = "/open/v1"
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `code` is stable, `title` and `detail` are for people",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string"},
+        "request_id": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+    }
+    for status, description in (
+        (400, "The request is malformed"),
+        (401, "No valid access token (oauth.invalid_token)"),
+        (403, "Insufficient scope, or a consent that does not hold (platform.consent_*)"),
+        (404, "Unknown, or not this app's to read (platform.unknown_virtual_account)"),
+        (405, "Method not allowed"),
+        (422, "Invalid input (request.invalid, platform.invalid_*, backbone.invalid_*)"),
+        (429, "Daily quota or burst limit reached; see Retry-After"),
+        (501, "The firm does not offer this (platform.capability_missing)"),
+        (503, "The firm did not answer (platform.firm_unavailable)"),
+    )
+}
+
+
+def create_open_api() -> FastAPI:
+    api = FastAPI(
+        title="Backbone open API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        responses=PROBLEMS,
+    )
+    install_problem_handlers(api)
+    _routes(api)
+    return api
+
+
+def _instrument(instruments: dict[str, Instrument], code: str) -> Instrument:
+    found = instruments.get(code)
+    if found is None:
+        raise UnknownInstrument(f"no instrument {code[:12]!r}")
+    return found
+
+
+def _routes(api: FastAPI) -> None:  # noqa: PLR0915 - one place lists the whole API
+    @api.get(
+        "/membership", summary="The member's use of this app: status, consents, accounts", tags=["member"]
+    )
+    def membership(grant: AccountReader, platform: PlatformDep, clock: ClockDep) -> MembershipOut:
+        reading = platform.inquiry.reading(grant)
+        now = clock.now()
+        consents = []
+        for linked in reading.linked:
+            for kind, consent in (
+                ("platform_firm", linked.platform_consent),
+                ("fintech_firm", linked.fintech_consent),
+            ):
+                consents.append(
+                    ConsentStateOut(
+                        kind=kind,
+                        firm=linked.firm.code,
+                        status="missing" if consent is None else consent.effective_status(now).value,
+                        expires_at=None if consent is None else consent.expires_at.astimezone(SEOUL),
+                    )
+                )
+        unique = {(item.kind, item.firm): item for item in consents}
+        return MembershipOut(
+            subject=reading.membership.subject,
+            client_id=reading.app.client_id,
+            app_name=reading.app.name,
+            status=reading.membership.status.value,
+            applied_at=reading.membership.applied_at.astimezone(SEOUL),
+            scopes=sorted(scope.value for scope in grant.scopes),
+            linked_accounts=len(reading.linked),
+            readable_accounts=sum(1 for linked in reading.linked if linked.state(now).value == "ok"),
+            consents=list(unique.values()),
+        )
+
+    @api.get("/accounts", summary="The virtual accounts the member linked to this app", tags=["accounts"])
+    def accounts(grant: AccountReader, platform: PlatformDep, clock: ClockDep) -> list[LinkedAccountOut]:
+        reading = platform.inquiry.reading(grant)
+        now = clock.now()
+        found = []
+        for linked in reading.linked:
+            expiries = [
+                c.expires_at for c in (linked.platform_consent, linked.fintech_consent) if c is not None
+            ]
+            found.append(
+                LinkedAccountOut(
+                    virtual_account_number=linked.virtual_account.number,
+                    firm=FirmOut(
+                        code=linked.firm.code, name_ko=linked.firm.name_ko, name_en=linked.firm.name_en
+                    ),
+                    alias=linked.virtual_account.alias,
+                    account_type=linked.virtual_account.account_type,
+                    status=FirmStatus(linked.state(now).value),
+                    capabilities=sorted(capability.value for capability in linked.firm.capabilities),
+                    consent_expires_at=min(expiries).astimezone(SEOUL) if len(expiries) == 2 else None,
+                )
+            )
+        return found
+
+    @api.get(
+        "/accounts/{number}/balance",
+        summary="잔고: cash, D+1, D+2, withdrawable, positions",
+        tags=["accounts"],
+    )
+    def balance(
+        number: NumberPath,
+        grant: AccountReader,
+        platform: PlatformDep,
+        clock: ClockDep,
+        instruments: InstrumentsDep,
+        request_id: RequestIdDep,
+    ) -> BalanceOut:
+        reading = platform.inquiry.reading(grant)
+        linked, found = platform.inquiry.balance(reading, number, request_id)
+        return balance_out(linked, found, instruments, clock.now())
+
+    @api.get(
+        "/accounts/{number}/transactions",
+        summary="거래내역, newest first, a page at a time",
+        tags=["accounts"],
+    )
+    def transactions(
+        number: NumberPath,
+        grant: AccountReader,
+        platform: PlatformDep,
+        request_id: RequestIdDep,
+        since: Annotated[
+            date | None, Query(alias="from", description="First Korean calendar day, inclusive")
+        ] = None,
+        until: Annotated[
+            date | None, Query(alias="to", description="Last Korean calendar day, inclusive")
+        ] = None,
+        kind: Annotated[list[TransactionKind] | None, Query(description="Only these kinds")] = None,
+        cursor: Annotated[
+            str | None, Query(max_length=512, description="next_cursor of the previous page")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX, description="Items per page")] = 50,
+    ) -> TransactionPageOut:
+        start, end = _range(since, until)
+        if not 1 <= limit <= PAGE_SIZE_MAX:
+            raise PageSizeOutOfRange(f"a page holds between 1 and {PAGE_SIZE_MAX} items")
+        query = TransactionQuery(
+            since=start, until=end, kinds=None if not kind else tuple(kind), cursor=cursor, limit=limit
+        )
+        reading = platform.inquiry.reading(grant)
+        linked, page = platform.inquiry.transactions(reading, number, query, request_id)
+        return TransactionPageOut(
+            virtual_account_number=linked.virtual_account.number,
+            firm_code=linked.firm.code,
+            items=[transaction_out(line) for line in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+    @api.get("/accounts/{number}/portfolio", summary="자산 구성: amounts and ratios", tags=["accounts"])
+    def portfolio(
+        number: NumberPath,
+        grant: AccountReader,
+        platform: PlatformDep,
+        clock: ClockDep,
+        instruments: InstrumentsDep,
+        request_id: RequestIdDep,
+    ) -> PortfolioOut:
+        reading = platform.inquiry.reading(grant)
+        linked, found = platform.inquiry.portfolio(reading, number, request_id)
+        return portfolio_out(linked, found, instruments, clock.now())
+
+    @api.get("/accounts/{number}/watchlist", summary="관심종목 at the account's firm", tags=["accounts"])
+    def watchlist(
+        number: NumberPath,
+        grant: WatchlistReader,
+        platform: PlatformDep,
+        instruments: InstrumentsDep,
+        request_id: RequestIdDep,
+    ) -> WatchlistOut:
+        reading = platform.inquiry.reading(grant)
+        linked, groups = platform.inquiry.watchlist(reading, number, request_id)
+        return WatchlistOut(
+            virtual_account_number=linked.virtual_account.number,
+            firm_code=linked.firm.code,
+            groups=[
+                WatchlistGroupOut(
+                    name=group.name,
+                    instruments=[
+                        WatchlistInstrumentOut(
+                            code=code,
+                            name_ko=instruments[code].name_ko if code in instruments else None,
+                            name_en=instruments[code].name_en if code in instruments else None,
+                        )
+                        for code in group.instruments
+                    ],
+                )
+                for group in groups
+            ],
+        )
+
+    @api.get(
+        "/portfolio", summary="통합계좌조회: every linked account, with a status per firm", tags=["accounts"]
+    )
+    def integrated(
+        grant: AccountReader,
+        platform: PlatformDep,
+        clock: ClockDep,
+        instruments: InstrumentsDep,
+        request_id: RequestIdDep,
+    ) -> IntegratedPortfolioOut:
+        reading = platform.inquiry.reading(grant)
+        answered = platform.inquiry.integrated(reading, request_id)
+        now = clock.now()
+        accounts_out = []
+        cash = cash_second = valuation = cost = 0
+        by_instrument: dict[str, int] = defaultdict(int)
+        by_firm: dict[str, int] = defaultdict(int)
+        firm_status: dict[str, FirmStatus] = {}
+        for item in answered:
+            code = item.linked.firm.code
+            shaped = (
+                None if item.balance is None else balance_out(item.linked, item.balance, instruments, now)
+            )
+            if item.balance is not None:
+                cash += item.balance.cash_won
+                cash_second += item.balance.cash_second_day_won
+                valuation += item.balance.valuation_won
+                cost += item.balance.cost_won
+                by_firm[code] += item.balance.total_assets_won
+                for position in item.balance.positions:
+                    by_instrument[position.instrument] += position.valuation_won
+            if firm_status.get(code, FirmStatus.OK) is FirmStatus.OK:
+                firm_status[code] = item.status
+            accounts_out.append(
+                IntegratedAccountOut(
+                    virtual_account_number=item.linked.virtual_account.number,
+                    firm_code=code,
+                    alias=item.linked.virtual_account.alias,
+                    status=item.status,
+                    balance=shaped,
+                )
+            )
+        total = cash_second + valuation
+        names: dict[str, str | None] = {
+            code: (instruments[code].name_ko if code in instruments else None) for code in by_instrument
+        }
+        return IntegratedPortfolioOut(
+            complete=all(item.status is FirmStatus.OK for item in answered),
+            cash_won=cash,
+            cash_second_day_won=cash_second,
+            valuation_won=valuation,
+            cost_won=cost,
+            profit_won=valuation - cost,
+            profit_rate=profit_rate(valuation - cost, cost),
+            total_assets_won=total,
+            by_instrument=mix(dict(by_instrument), names, max(valuation, 0)),
+            by_firm=mix(dict(by_firm), {}, max(total, 0)),
+            firms=[
+                FirmStatusOut(firm_code=code, status=status) for code, status in sorted(firm_status.items())
+            ],
+            accounts=accounts_out,
+            as_of=now.astimezone(SEOUL),
+        )
+
+    # --- market data (app-level: client credentials) ---------------------------------------------
+
+    @api.get("/market/instruments", summary="Listed instruments", tags=["market"])
+    def instruments_list(
+        _grant: MarketReader,
+        instruments: InstrumentsDep,
+        market: Annotated[Market | None, Query()] = None,
+        q: Annotated[str | None, Query(max_length=40, description="Part of a code or name")] = None,
+    ) -> list[InstrumentOut]:
+        needle = (q or "").strip().casefold()
+        return [
+            _instrument_out(item)
+            for item in instruments.values()
+            if (market is None or item.market is market)
+            and (
+                not needle
+                or needle in item.code
+                or needle in item.name_ko.casefold()
+                or needle in item.name_en.casefold()
+            )
+        ]
+
+    @api.get("/market/instruments/{code}", summary="One instrument", tags=["market"])
+    def instrument(
+        code: Annotated[str, Path(max_length=12)], _grant: MarketReader, instruments: InstrumentsDep
+    ) -> InstrumentOut:
+        return _instrument_out(_instrument(instruments, code))
+
+    @api.get("/market/instruments/{code}/quote", summary="현재가 and best bid and ask", tags=["market"])
+    def quote(
+        code: Annotated[str, Path(max_length=12)],
+        _grant: MarketReader,
+        platform: PlatformDep,
+        instruments: InstrumentsDep,
+    ) -> QuoteOut:
+        found = platform.market.quote(_instrument(instruments, code))
+        return QuoteOut(
+            instrument=found.instrument,
+            last_price_won=found.last_price_won,
+            base_price_won=found.base_price_won,
+            bid_price_won=found.bid_price_won,
+            bid_quantity=found.bid_quantity,
+            ask_price_won=found.ask_price_won,
+            ask_quantity=found.ask_quantity,
+            phase=found.phase,
+            trading_day=found.trading_day,
+            sequence=found.sequence,
+        )
+
+    @api.get(
+        "/market/instruments/{code}/orderbook", summary="10단계 호가: ten levels a side", tags=["market"]
+    )
+    def order_book(
+        code: Annotated[str, Path(max_length=12)],
+        _grant: MarketReader,
+        platform: PlatformDep,
+        instruments: InstrumentsDep,
+    ) -> OrderBookOut:
+        found = platform.market.depth(_instrument(instruments, code))
+        return OrderBookOut(
+            instrument=found.instrument,
+            bids=[LevelOut(price_won=p, quantity=q, orders=o) for p, q, o in found.bids],
+            asks=[LevelOut(price_won=p, quantity=q, orders=o) for p, q, o in found.asks],
+            sequence=found.sequence,
+        )
+
+    @api.get("/market/instruments/{code}/candles", summary="OHLCV candles, oldest first", tags=["market"])
+    def candles(
+        code: Annotated[str, Path(max_length=12)],
+        _grant: MarketReader,
+        platform: PlatformDep,
+        instruments: InstrumentsDep,
+        interval: Annotated[Interval, Query()] = Interval.DAY,
+        limit: Annotated[int, Query(ge=1, le=CANDLES_MAX)] = 100,
+    ) -> CandlesOut:
+        found = platform.market.candles(_instrument(instruments, code), interval, limit)
+        return CandlesOut(
+            instrument=code,
+            interval=interval.value,
+            candles=[
+                CandleOut(
+                    start=datetime.fromtimestamp(bar.start_ns // 1_000_000_000, tz=UTC).astimezone(SEOUL),
+                    open_won=bar.open,
+                    high_won=bar.high,
+                    low_won=bar.low,
+                    close_won=bar.close,
+                    volume=bar.volume,
+                    value_won=bar.value_won,
+                )
+                for bar in found
+            ],
+        )
+
+
+def _range(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
+    if since is not None and until is not None and (until - since).days > DATE_RANGE_DAYS_MAX:
+        raise InvalidDateRange(f"a range spans at most {DATE_RANGE_DAYS_MAX} days")
+    return instant_range(since, until)
+
+
+def _instrument_out(item: Instrument) -> InstrumentOut:
+    lower, upper = item.price_limits
+    return InstrumentOut(
+        code=item.code,
+        isin=item.isin,
+        name_ko=item.name_ko,
+        name_en=item.name_en,
+        market=item.market.value,
+        sector=item.sector,
+        base_price_won=item.base_price,
+        price_limit_lower_won=lower,
+        price_limit_upper_won=upper,
+    )
+
+
+__all__: list[Any] = ["OPEN_API_PREFIX", "create_open_api"]

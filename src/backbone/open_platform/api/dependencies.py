@@ -1,0 +1,96 @@
+"""The open API's dependencies: the bearer token, its scope, and the app's limits (RateLimit
+headers on every answer; 429 with Retry-After when a limit is reached)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from fastapi import Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from backbone.dependencies import service
+from backbone.exchange.instruments import Instrument
+from backbone.kit.clock import Clock
+from backbone.kit.db import Database
+from backbone.open_platform.companies import repository as companies_repository
+from backbone.open_platform.errors import InsufficientScope, QuotaExceeded, RateLimited, TokenRejected
+from backbone.open_platform.oauth.domain import AccessGrant
+from backbone.open_platform.oauth.service import BEARER_CHALLENGE
+from backbone.open_platform.scopes import Scope
+from backbone.open_platform.services import OpenPlatform
+
+bearer = HTTPBearer(auto_error=False, description="An access token from /oauth/token")
+
+
+def platform(request: Request) -> OpenPlatform:
+    return cast(OpenPlatform, service(request, "open_platform"))
+
+
+def database(request: Request) -> Database:
+    return cast(Database, service(request, "database"))
+
+
+def clock(request: Request) -> Clock:
+    return cast(Clock, service(request, "clock"))
+
+
+def instruments(request: Request) -> dict[str, Instrument]:
+    return cast(dict[str, Instrument], service(request, "instruments"))
+
+
+PlatformDep = Annotated[OpenPlatform, Depends(platform)]
+ClockDep = Annotated[Clock, Depends(clock)]
+InstrumentsDep = Annotated[dict[str, Instrument], Depends(instruments)]
+
+
+def request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "") or "")
+
+
+RequestIdDep = Annotated[str, Depends(request_id)]
+
+
+def requires_scope(scope: Scope) -> Any:
+    def dependency(
+        request: Request,
+        response: Response,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> AccessGrant:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise TokenRejected(
+                "send `Authorization: Bearer <access token>`", headers={"WWW-Authenticate": BEARER_CHALLENGE}
+            )
+        opened = platform(request)
+        with database(request).reading() as session:
+            grant = opened.oauth.authenticate(session, credentials.credentials)
+            app = companies_repository.app_by_id(session, grant.app_id)
+        if app is None:
+            raise TokenRejected("the app is gone", headers={"WWW-Authenticate": BEARER_CHALLENGE})
+        decision = opened.limits.take(app.id, daily_quota=app.daily_quota, burst_limit=app.burst_limit)
+        headers = {
+            "RateLimit-Limit": str(decision.limit),
+            "RateLimit-Remaining": str(decision.remaining),
+            "RateLimit-Reset": str(decision.reset_s),
+        }
+        if not decision.allowed:
+            headers["Retry-After"] = str(decision.retry_after_s)
+            if decision.reason == "quota":
+                raise QuotaExceeded(
+                    f"the daily quota of {decision.limit:,} calls is used up", headers=headers
+                )
+            raise RateLimited(f"at most {app.burst_limit} calls per second", headers=headers)
+        response.headers.update(headers)
+        if scope not in grant.scopes:
+            raise InsufficientScope(
+                f"this needs the {scope.value} scope",
+                headers={"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="insufficient_scope"'},
+                scope=scope.value,
+            )
+        return grant
+
+    return Depends(dependency)
+
+
+AccountReader = Annotated[AccessGrant, requires_scope(Scope.ACCOUNT_READ)]
+WatchlistReader = Annotated[AccessGrant, requires_scope(Scope.WATCHLIST_READ)]
+MarketReader = Annotated[AccessGrant, requires_scope(Scope.MARKET_READ)]

@@ -1,0 +1,252 @@
+"""통합계좌조회 for apps: every read of an investor's data goes through here.
+
+For each call: the token's membership → the app's linked accounts (never another member's: the
+query starts from the membership) → the two consents of each, checked against the injected clock
+→ the firm's adapter (with the member's personal identifier, so the firm checks too) → an audit
+record per account read, committed before the data leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
+from typing import TypeVar
+
+from backbone.identity.service import Identity
+from backbone.kit.clock import Clock
+from backbone.kit.db import Database
+from backbone.kit.ids import IdGenerator
+from backbone.open_platform.adapters.interface import (
+    Capability,
+    FirmBalance,
+    FirmError,
+    FirmRefusal,
+    FirmTransactionPage,
+    FirmWatchlistGroup,
+    TransactionQuery,
+)
+from backbone.open_platform.audit.repository import DataRead
+from backbone.open_platform.audit.service import ReadAudit
+from backbone.open_platform.companies import repository as companies_repository
+from backbone.open_platform.companies.domain import App
+from backbone.open_platform.errors import (
+    CapabilityMissing,
+    FirmUnavailable,
+    MemberTokenRequired,
+    UnknownVirtualAccount,
+)
+from backbone.open_platform.firms.service import FirmDirectory
+from backbone.open_platform.journey import repository as journey_repository
+from backbone.open_platform.journey.domain import AccessState, LinkedAccount, Membership
+from backbone.open_platform.journey.service import Journey
+from backbone.open_platform.oauth.domain import AccessGrant
+from backbone.open_platform.virtual_accounts.domain import parse_number
+
+FIRM_CALLS_PARALLEL_MAX = 8
+T = TypeVar("T")
+
+
+class FirmStatus(StrEnum):
+    OK = "ok"
+    UNSUPPORTED = "unsupported"
+    UNAVAILABLE = "unavailable"
+    CONSENT_MISSING = "consent_missing"
+    CONSENT_EXPIRED = "consent_expired"
+    CONSENT_REVOKED = "consent_revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the platform knows of the member and app at the start of a call."""
+
+    app: App
+    membership: Membership
+    personal_identifier: str
+    linked: list[LinkedAccount]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    linked: LinkedAccount
+    status: FirmStatus
+    balance: FirmBalance | None
+
+
+class Inquiry:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        ids: IdGenerator,
+        database: Database,
+        journey: Journey,
+        firms: FirmDirectory,
+        audit: ReadAudit,
+        identity: Identity,
+    ) -> None:
+        self._identity = identity
+        self._clock = clock
+        self._ids = ids
+        self._database = database
+        self._journey = journey
+        self._firms = firms
+        self._audit = audit
+        self._pool = ThreadPoolExecutor(
+            max_workers=FIRM_CALLS_PARALLEL_MAX, thread_name_prefix="platform-firm"
+        )
+
+    def reading(self, grant: AccessGrant) -> Reading:
+        if grant.membership_id is None or grant.member_id is None:
+            raise MemberTokenRequired("this needs a token the member authorized (authorization code)")
+        with self._database.reading() as session:
+            app = companies_repository.app_by_id(session, grant.app_id)
+            membership = journey_repository.membership_by_id(session, grant.membership_id)
+            if app is None or membership is None or membership.member_id != grant.member_id:
+                raise UnknownVirtualAccount("no such virtual account")
+            member = self._identity.members.member(session, grant.member_id)
+            linked = self._journey.linked_accounts(session, membership, app)
+        return Reading(app, membership, member.personal_identifier, linked)
+
+    def target(self, reading: Reading, number: str) -> LinkedAccount:
+        """The linked account with this number, readable now; one answer for unknown, another
+        member's and not linked, so nothing is learnt about numbers outside the app's own."""
+        digits = parse_number(number)  # a malformed number: 422 platform.invalid_virtual_account_number
+        for linked in reading.linked:
+            if linked.virtual_account.number == digits:
+                linked.require_readable(self._clock.now())
+                return linked
+        raise UnknownVirtualAccount("no virtual account with this number is linked to this app")
+
+    def read_one(
+        self,
+        reading: Reading,
+        number: str,
+        capability: Capability,
+        request_id: str,
+        work: Callable[[LinkedAccount], T],
+    ) -> tuple[LinkedAccount, T]:
+        linked = self.target(reading, number)
+        if not linked.firm.supports(capability):
+            raise CapabilityMissing(
+                f"{linked.firm.code} does not offer {capability.value}", capability=capability.value
+            )
+        try:
+            result = work(linked)
+        except FirmRefusal as error:
+            raise FirmUnavailable(
+                f"{linked.firm.code} refused: {error.detail}", firm=linked.firm.code
+            ) from error
+        except FirmError as error:
+            raise FirmUnavailable(
+                f"{linked.firm.code} did not answer: {error.detail}", firm=linked.firm.code, retry=True
+            ) from error
+        self._audit.record([self._read(reading, linked, capability.value, request_id)])
+        return linked, result
+
+    def balance(self, reading: Reading, number: str, request_id: str) -> tuple[LinkedAccount, FirmBalance]:
+        return self.read_one(
+            reading,
+            number,
+            Capability.BALANCE,
+            request_id,
+            lambda linked: self._firms.adapter(linked.firm).balance(
+                reading.personal_identifier, linked.virtual_account.real_number
+            ),
+        )
+
+    def portfolio(self, reading: Reading, number: str, request_id: str) -> tuple[LinkedAccount, FirmBalance]:
+        return self.read_one(
+            reading,
+            number,
+            Capability.PORTFOLIO,
+            request_id,
+            lambda linked: self._firms.adapter(linked.firm).balance(
+                reading.personal_identifier, linked.virtual_account.real_number
+            ),
+        )
+
+    def transactions(
+        self, reading: Reading, number: str, query: TransactionQuery, request_id: str
+    ) -> tuple[LinkedAccount, FirmTransactionPage]:
+        return self.read_one(
+            reading,
+            number,
+            Capability.TRANSACTIONS,
+            request_id,
+            lambda linked: self._firms.adapter(linked.firm).transactions(
+                reading.personal_identifier, linked.virtual_account.real_number, query
+            ),
+        )
+
+    def watchlist(
+        self, reading: Reading, number: str, request_id: str
+    ) -> tuple[LinkedAccount, list[FirmWatchlistGroup]]:
+        return self.read_one(
+            reading,
+            number,
+            Capability.WATCHLIST,
+            request_id,
+            lambda linked: self._firms.adapter(linked.firm).watchlist(
+                reading.personal_identifier, linked.virtual_account.real_number
+            ),
+        )
+
+    def integrated(self, reading: Reading, request_id: str) -> list[AccountBalance]:
+        """Every linked account's balance, with a status per account: a slow or failing firm
+        leaves its accounts marked and the others answered (partial results)."""
+        now = self._clock.now()
+        results: list[AccountBalance | None] = [None] * len(reading.linked)
+        pending: list[tuple[int, LinkedAccount, Future[FirmBalance]]] = []
+        for index, linked in enumerate(reading.linked):
+            state = linked.state(now)
+            if state is not AccessState.OK:
+                results[index] = AccountBalance(linked, FirmStatus(state.value), None)
+            elif not linked.firm.supports(Capability.BALANCE):
+                results[index] = AccountBalance(linked, FirmStatus.UNSUPPORTED, None)
+            else:
+                adapter = self._firms.adapter(linked.firm)
+                number = linked.virtual_account.real_number
+                if linked.firm.adapter.value == "backbone":
+                    # In process: a thread would only add a hop under the same interpreter lock.
+                    results[index] = self._balance_now(
+                        partial(adapter.balance, reading.personal_identifier, number), linked
+                    )
+                else:
+                    future = self._pool.submit(adapter.balance, reading.personal_identifier, number)
+                    pending.append((index, linked, future))
+        for index, linked, future in pending:
+            results[index] = self._balance_now(future.result, linked)
+        answered = [item for item in results if item is not None]
+        reads = [
+            self._read(reading, item.linked, "integrated_portfolio", request_id)
+            for item in answered
+            if item.status is FirmStatus.OK
+        ]
+        self._audit.record(reads)
+        return answered
+
+    def _balance_now(self, call: Callable[[], FirmBalance], linked: LinkedAccount) -> AccountBalance:
+        try:
+            return AccountBalance(linked, FirmStatus.OK, call())
+        except (FirmError, FirmRefusal):
+            return AccountBalance(linked, FirmStatus.UNAVAILABLE, None)
+
+    def _read(self, reading: Reading, linked: LinkedAccount, resource: str, request_id: str) -> DataRead:
+        platform, fintech = linked.platform_consent, linked.fintech_consent
+        return DataRead(
+            id=self._ids.next(),
+            at=self._clock.now(),
+            app_id=reading.app.id,
+            member_id=reading.membership.member_id,
+            virtual_account_id=linked.virtual_account.id,
+            fintech_consent_id=0 if fintech is None else fintech.id,
+            platform_consent_id=0 if platform is None else platform.id,
+            resource=resource,
+            request_id=request_id[:64],
+        )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)

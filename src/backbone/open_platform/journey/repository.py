@@ -1,0 +1,162 @@
+"""Every query of the journey: memberships, account links and consent requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from backbone.open_platform.consents.domain import ConsentKind, ConsentMethod
+from backbone.open_platform.journey.domain import ConsentRequest, Membership, MembershipStatus
+from backbone.open_platform.models import (
+    AccountLinkRow,
+    AppRow,
+    ConsentRequestRow,
+    MembershipRow,
+    VirtualAccountRow,
+)
+
+
+def _membership(row: MembershipRow) -> Membership:
+    return Membership(
+        id=row.id,
+        member_id=row.member_id,
+        app_id=row.app_id,
+        subject=row.subject,
+        status=MembershipStatus(row.status),
+        applied_at=row.applied_at,
+    )
+
+
+def insert_membership(session: Session, membership: Membership) -> None:
+    session.execute(
+        insert(MembershipRow).values(
+            id=membership.id,
+            member_id=membership.member_id,
+            app_id=membership.app_id,
+            subject=membership.subject,
+            status=membership.status.value,
+            applied_at=membership.applied_at,
+            withdrawn_at=None,
+        )
+    )
+
+
+def membership_of(session: Session, member_id: int, app_id: int) -> Membership | None:
+    row = session.scalars(
+        select(MembershipRow).where(MembershipRow.member_id == member_id, MembershipRow.app_id == app_id)
+    ).first()
+    return None if row is None else _membership(row)
+
+
+def membership_by_subject(session: Session, subject: str) -> Membership | None:
+    row = session.scalars(select(MembershipRow).where(MembershipRow.subject == subject)).first()
+    return None if row is None else _membership(row)
+
+
+def membership_by_id(session: Session, membership_id: int) -> Membership | None:
+    row = session.get(MembershipRow, membership_id)
+    return None if row is None else _membership(row)
+
+
+def memberships_of_member(session: Session, member_id: int) -> list[Membership]:
+    rows = session.scalars(
+        select(MembershipRow).where(MembershipRow.member_id == member_id).order_by(MembershipRow.id)
+    )
+    return [_membership(row) for row in rows]
+
+
+def set_membership_status(
+    session: Session, membership_id: int, status: MembershipStatus, at: datetime | None
+) -> None:
+    session.execute(
+        update(MembershipRow)
+        .where(MembershipRow.id == membership_id)
+        .values(status=status.value, withdrawn_at=at)
+    )
+
+
+# --- links --------------------------------------------------------------------------------------
+
+
+def linked_account_ids(session: Session, app_id: int, member_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(AccountLinkRow.virtual_account_id)
+            .join(VirtualAccountRow, VirtualAccountRow.id == AccountLinkRow.virtual_account_id)
+            .where(AccountLinkRow.app_id == app_id, VirtualAccountRow.member_id == member_id)
+            .order_by(AccountLinkRow.virtual_account_id)
+        )
+    )
+
+
+def replace_links(
+    session: Session, *, membership: Membership, virtual_account_ids: list[int], at: datetime
+) -> None:
+    session.execute(delete(AccountLinkRow).where(AccountLinkRow.membership_id == membership.id))
+    if virtual_account_ids:
+        session.execute(
+            insert(AccountLinkRow),
+            [
+                {
+                    "app_id": membership.app_id,
+                    "virtual_account_id": account_id,
+                    "membership_id": membership.id,
+                    "linked_at": at,
+                }
+                for account_id in virtual_account_ids
+            ],
+        )
+
+
+def unlink_account_everywhere(session: Session, virtual_account_id: int) -> list[int]:
+    """Remove every link of one virtual account; returns the apps it was linked to."""
+    apps = list(
+        session.scalars(
+            select(AccountLinkRow.app_id).where(AccountLinkRow.virtual_account_id == virtual_account_id)
+        )
+    )
+    session.execute(delete(AccountLinkRow).where(AccountLinkRow.virtual_account_id == virtual_account_id))
+    return apps
+
+
+def apps_linked_at_firm(session: Session, member_id: int, firm_id: int, company_id: int | None) -> list[int]:
+    """Apps (of one company, when given) that see some of this member's accounts at this firm."""
+    statement = (
+        select(AccountLinkRow.app_id)
+        .join(VirtualAccountRow, VirtualAccountRow.id == AccountLinkRow.virtual_account_id)
+        .where(VirtualAccountRow.member_id == member_id, VirtualAccountRow.firm_id == firm_id)
+        .distinct()
+    )
+    if company_id is not None:
+        statement = statement.join(AppRow, AppRow.id == AccountLinkRow.app_id).where(
+            AppRow.company_id == company_id
+        )
+    return sorted(set(session.scalars(statement)))
+
+
+# --- consent requests ---------------------------------------------------------------------------
+
+
+def _request(row: ConsentRequestRow) -> ConsentRequest:
+    return ConsentRequest(
+        id=row.id,
+        member_id=row.member_id,
+        kind=ConsentKind(row.kind),
+        firm_ids=tuple(int(part) for part in row.firm_ids.split(",") if part),
+        company_id=row.company_id,
+        app_id=row.app_id,
+        method=ConsentMethod(row.method),
+        text=row.text,
+        challenge_id=row.challenge_id,
+        ars_call_id=row.ars_call_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        completed_at=row.completed_at,
+    )
+
+
+def consent_request(session: Session, request_id: int) -> ConsentRequest | None:
+    row = session.get(ConsentRequestRow, request_id)
+    return None if row is None else _request(row)
