@@ -27,7 +27,9 @@ class Settings(BaseSettings):
         default="FULL",
         description="FULL survives power loss after every commit; NORMAL (WAL) may lose the last ones.",
     )
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_pool_size: int = Field(
+        default=40, ge=1, le=200, description="Connections kept open: one per request thread (40 by default)"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backbone.brokerage.domain import (
@@ -224,6 +224,44 @@ def account_by_id(session: Session, account_id: int) -> Account | None:
         return None
     firm = present(firm_by_id(session, row.firm_id), "an account's firm must exist (foreign key)")
     return _account(row, firm)
+
+
+_OWNED_ACCOUNT = (
+    select(AccountRow, FirmRow)
+    .join(CustomerRow, CustomerRow.id == AccountRow.customer_id)
+    .join(FirmRow, FirmRow.id == AccountRow.firm_id)
+    .where(AccountRow.id == bindparam("account_id"), CustomerRow.personal_identifier == bindparam("person"))
+)
+
+
+def account_of_person(session: Session, personal_identifier: str, account_id: int) -> Account | None:
+    """The account if its customer carries this personal identifier, with one query."""
+    row = session.execute(_OWNED_ACCOUNT, {"account_id": account_id, "person": personal_identifier}).first()
+    return None if row is None else _account(row[0], _firm(row[1]))
+
+
+def holders_of(session: Session, account_ids: Iterable[int]) -> dict[int, str | None]:
+    """Each account's customer's personal identifier, with one query."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(AccountRow.id, CustomerRow.personal_identifier)
+        .join(CustomerRow, CustomerRow.id == AccountRow.customer_id)
+        .where(AccountRow.id.in_(ids))
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def accounts_by_ids(session: Session, account_ids: Iterable[int]) -> dict[int, Account]:
+    """Accounts with their firms, with two queries however many."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    rows = list(session.scalars(select(AccountRow).where(AccountRow.id.in_(ids))))
+    firm_rows = session.scalars(select(FirmRow).where(FirmRow.id.in_({row.firm_id for row in rows})))
+    firms = {row.id: _firm(row) for row in firm_rows}
+    return {row.id: _account(row, firms[row.firm_id]) for row in rows}
 
 
 def account_by_number(session: Session, firm: Firm, number: str) -> Account | None:

@@ -209,12 +209,10 @@ class Brokerage:
 
     def account_of_person(self, session: Session, personal_identifier: str, account_id: int) -> Account:
         """The account, if it is this person's; another person's account is as unknown as none."""
-        account = repository.account_by_id(session, account_id)
-        if account is not None:
-            customer = repository.customer_by_id(session, account.customer_id)
-            if customer is not None and customer.personal_identifier == personal_identifier:
-                return account
-        raise UnknownAccount(f"you have no account {account_id}")
+        account = repository.account_of_person(session, personal_identifier, account_id)
+        if account is None:
+            raise UnknownAccount(f"you have no account {account_id}")
+        return account
 
     def accounts_of_firm(self, session: Session, firm_code: str) -> list[Account]:
         return repository.accounts_of_firm(session, self.firm(session, firm_code))

@@ -33,7 +33,7 @@ from backbone.identity.attempts import counting
 from backbone.identity.domain import SESSION_LIFETIME_S, VERIFICATION_TTL_S, CurrentMember, Operation
 from backbone.identity.errors import CsrfRejected
 from backbone.identity.service import Identity
-from backbone.identity.service.sessions import OpenedSession
+from backbone.identity.service.sessions import OpenedSession, WriteNeeded
 from backbone.kit.db import Database
 
 SESSION_COOKIE = "backbone_session"
@@ -65,7 +65,11 @@ def current_member(request: Request) -> CurrentMember:
     identity = _identity(request)
     database = cast(Database, service(request, "database"))
     session_token = request.cookies.get(SESSION_COOKIE)
-    current = counting(database, lambda session: identity.sessions.authenticate(session, session_token))
+    try:
+        with database.reading() as session:
+            current = identity.sessions.authenticate(session, session_token, may_write=False)
+    except WriteNeeded:
+        current = counting(database, lambda session: identity.sessions.authenticate(session, session_token))
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not session_token or not tokens.same(sent, csrf_token_for(identity, session_token)):

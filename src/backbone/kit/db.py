@@ -41,6 +41,8 @@ NAMING_CONVENTION = {
 }
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "backbone_read_only"
+POOL_SIZE_DEFAULT = 40  # the web server's thread limit (anyio's default): one connection each
+POOL_OVERFLOW = 10
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -72,18 +74,25 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = POOL_SIZE_DEFAULT) -> Engine:
+    """Connections are kept for as many request threads as the server runs (a connection opened
+    and closed per request costs more than the request's own queries)."""
     if is_sqlite(url):
-        return _make_sqlite_engine(url, sqlite_synchronous)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return _make_sqlite_engine(url, sqlite_synchronous, pool_size)
+    return create_engine(url, pool_size=pool_size, max_overflow=POOL_OVERFLOW, pool_pre_ping=True)
 
 
-def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
+def _make_sqlite_engine(url: str, synchronous: str, pool_size: int) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None hands transaction control to us, so we can say BEGIN IMMEDIATE.
-    engine = create_engine(url, connect_args={"isolation_level": None, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        connect_args={"isolation_level": None, "check_same_thread": False},
+        pool_size=pool_size,
+        max_overflow=POOL_OVERFLOW,
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(connection: Any, _record: ConnectionPoolEntry) -> None:

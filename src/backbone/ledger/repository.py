@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -116,6 +116,33 @@ def lock_accounts(session: Session, account_ids: Iterable[int]) -> dict[int, Acc
     PostgreSQL takes row locks; SQLite's BEGIN IMMEDIATE already holds the database's write lock."""
     rows = session.connection().execute(_LOCK_ACCOUNTS, {"ids": sorted(set(account_ids))}).all()
     return {state.id: state for state in map(_account_state, rows)}
+
+
+_ACCOUNTS_OF_OWNERS = select(*_ACCOUNT_COLUMNS).where(
+    AccountRow.owner.in_(bindparam("owners", expanding=True))
+)
+
+
+def accounts_of_owners(session: Session, owners: Iterable[str]) -> list[AccountState]:
+    """Every account of these owners, with one query."""
+    names = sorted(set(owners))
+    if not names:
+        return []
+    return [
+        _account_state(row) for row in session.connection().execute(_ACCOUNTS_OF_OWNERS, {"owners": names})
+    ]
+
+
+def insert_accounts_if_missing(session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Open accounts (id, owner, asset, purpose, minimum_balance, balance, created_at); ones
+    another transaction opened meanwhile are left as they are."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(AccountRow)
+    session.execute(
+        statement.on_conflict_do_nothing(index_elements=["owner", "asset", "purpose"]), list(rows)
+    )
 
 
 def owner_accounts(session: Session, owner: str) -> list[AccountState]:
@@ -303,6 +330,45 @@ def find_hold_by_key(session: Session, key: str) -> tuple[HoldState, str | None]
         return None
     reference = session.scalar(select(HoldRow.reference).where(HoldRow.id == row.id))
     return _hold_state(row), reference
+
+
+_HOLDS_BY_KEYS = select(*_HOLD_COLUMNS, HoldRow.idempotency_key, HoldRow.reference).where(
+    HoldRow.idempotency_key.in_(bindparam("keys", expanding=True))
+)
+_HOLDS_OF_REFERENCES = (
+    select(*_HOLD_COLUMNS, HoldRow.reference)
+    .where(HoldRow.reference.in_(bindparam("references", expanding=True)))
+    .order_by(HoldRow.id)
+)
+
+
+def _hold_of(row: Any) -> HoldState:  # a row with the hold columns by name
+    return HoldState(
+        id=row.id,
+        source_account_id=row.source_account_id,
+        held_account_id=row.held_account_id,
+        asset=row.asset,
+        amount=row.amount,
+        remaining=row.remaining,
+    )
+
+
+def holds_by_keys(session: Session, keys: Iterable[str]) -> dict[str, tuple[HoldState, str | None]]:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = session.connection().execute(_HOLDS_BY_KEYS, {"keys": wanted}).all()
+    return {row.idempotency_key: (_hold_of(row), row.reference) for row in rows}
+
+
+def holds_of_references(session: Session, references: Iterable[str]) -> dict[str, list[HoldState]]:
+    """Holds by their reference (an order, say), oldest first, with one query."""
+    wanted = sorted(set(references))
+    found: dict[str, list[HoldState]] = {reference: [] for reference in wanted}
+    if wanted:
+        for row in session.connection().execute(_HOLDS_OF_REFERENCES, {"references": wanted}):
+            found[row.reference].append(_hold_of(row))
+    return found
 
 
 def holds_for_reference(session: Session, reference: str) -> list[HoldState]:

@@ -7,8 +7,10 @@ the steps, and the triggers in migration 0001 for what the database re-checks by
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,17 @@ from backbone.ledger.domain import (
 )
 from backbone.ledger.errors import IdempotencyKeyReused, LedgerError, UnknownAsset, UnknownHold
 from backbone.ledger.posting import Entry, Outcome, Poster
+
+AccountKey = tuple[str, str, Purpose]  # (owner, asset, purpose)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRequest:
+    idempotency_key: str
+    owner: str
+    asset: str
+    amount: int
+    reference: str | None = None
 
 
 class Ledger:
@@ -71,6 +84,53 @@ class Ledger:
         return present(
             repository.find_account(session, owner, asset, purpose), "an account just opened must be readable"
         )
+
+    def ensure_accounts(
+        self, session: Session, wanted: Mapping[AccountKey, int | None]
+    ) -> dict[AccountKey, AccountState]:
+        """The accounts (owner, asset, purpose) -> minimum balance asks for, opening those that do
+        not exist yet: two queries and one insert, however many accounts."""
+        found = {
+            key: state for key, state in self._accounts_of_owners(session, wanted).items() if key in wanted
+        }
+        missing = [key for key in wanted if key not in found]
+        if not missing:
+            return found
+        unknown = {asset for _, asset, _ in missing} - self._known_assets(
+            session, {asset for _, asset, _ in missing}
+        )
+        if unknown:
+            raise UnknownAsset(f"no asset {min(unknown)!r} is known to the ledger")
+        now = self._clock.now()
+        repository.insert_accounts_if_missing(
+            session,
+            [
+                {
+                    "id": self._ids.next(),
+                    "owner": owner,
+                    "asset": asset,
+                    "purpose": purpose.value,
+                    "minimum_balance": wanted[(owner, asset, purpose)],
+                    "balance": 0,
+                    "created_at": now,
+                }
+                for owner, asset, purpose in missing
+            ],
+        )
+        found.update(
+            {key: state for key, state in self._accounts_of_owners(session, missing).items() if key in wanted}
+        )
+        invariant(all(key in found for key in wanted), "every account asked for is open")
+        return found
+
+    @staticmethod
+    def _accounts_of_owners(session: Session, keys: Iterable[AccountKey]) -> dict[AccountKey, AccountState]:
+        states = repository.accounts_of_owners(session, {owner for owner, _, _ in keys})
+        return {(state.owner, state.asset, state.purpose): state for state in states}
+
+    @staticmethod
+    def _known_assets(session: Session, assets: set[str]) -> set[str]:
+        return {asset for asset in assets if repository.asset_exists(session, asset)}
 
     def balances(self, session: Session, owner: str) -> dict[str, Balance]:
         by_asset: dict[str, dict[Purpose, int]] = {}
@@ -139,46 +199,91 @@ class Ledger:
         reference: str | None = None,
     ) -> HoldState:
         """Reserve `amount` of the owner's available balance (for an open order, say)."""
-        check_idempotency_key(idempotency_key)
-        check_amount(amount)
-        existing = repository.find_hold_by_key(session, _hold_key(idempotency_key))
-        source = self.account(session, owner=owner, asset=asset, purpose=Purpose.AVAILABLE)
-        held = self.account(session, owner=owner, asset=asset, purpose=Purpose.HELD)
-        if existing is not None:
-            return self._replay_hold(existing, source, amount, reference, idempotency_key)
-        opening = HoldState(
-            id=self._ids.next(),
-            source_account_id=source.id,
-            held_account_id=held.id,
-            asset=asset,
-            amount=amount,
-            remaining=amount,
+        outcome = self.hold_many(session, [HoldRequest(idempotency_key, owner, asset, amount, reference)])[0]
+        if isinstance(outcome, LedgerError):
+            raise outcome
+        return outcome
+
+    def hold_many(self, session: Session, requests: Sequence[HoldRequest]) -> list[HoldState | LedgerError]:
+        """Reserve many amounts with one posting; each request gets its hold, or the typed error
+        that refused it alone. A key seen before returns its hold (or is refused if it differs)."""
+        outcomes: list[HoldState | LedgerError | None] = [None] * len(requests)
+        valid: list[int] = []
+        for index, request in enumerate(requests):
+            try:
+                check_idempotency_key(request.idempotency_key)
+                check_amount(request.amount)
+            except LedgerError as error:
+                outcomes[index] = error
+                continue
+            valid.append(index)
+        wanted: dict[AccountKey, int | None] = {}
+        for index in valid:
+            request = requests[index]
+            wanted[(request.owner, request.asset, Purpose.AVAILABLE)] = 0
+            wanted[(request.owner, request.asset, Purpose.HELD)] = 0
+        try:
+            accounts = self.ensure_accounts(session, wanted)
+        except UnknownAsset as error:
+            return [error if outcome is None else outcome for outcome in outcomes]
+        stored = repository.holds_by_keys(
+            session, [_hold_key(requests[index].idempotency_key) for index in valid]
         )
-        request = TransferRequest(
-            idempotency_key=_hold_key(idempotency_key),
-            kind=Kind.HOLD,
-            legs=(Leg(source.id, asset, -amount), Leg(held.id, asset, amount)),
-            reference=reference,
-        )
-        _raise_refusal(self._poster.post(session, [Entry(request, opening)])[0])
-        stored = present(
-            repository.find_hold_by_key(session, _hold_key(idempotency_key)),
-            "a hold just written must be readable",
-        )
-        return self._replay_hold(stored, source, amount, reference, idempotency_key)
+        entries: list[tuple[int, Entry]] = []
+        for index in valid:
+            request = requests[index]
+            source = accounts[(request.owner, request.asset, Purpose.AVAILABLE)]
+            held = accounts[(request.owner, request.asset, Purpose.HELD)]
+            replayed = stored.get(_hold_key(request.idempotency_key))
+            if replayed is not None:
+                outcomes[index] = _replayed_hold(replayed, source, request)
+                continue
+            opening = HoldState(
+                id=self._ids.next(),
+                source_account_id=source.id,
+                held_account_id=held.id,
+                asset=request.asset,
+                amount=request.amount,
+                remaining=request.amount,
+            )
+            transfer = TransferRequest(
+                idempotency_key=_hold_key(request.idempotency_key),
+                kind=Kind.HOLD,
+                legs=(
+                    Leg(source.id, request.asset, -request.amount),
+                    Leg(held.id, request.asset, request.amount),
+                ),
+                reference=request.reference,
+            )
+            entries.append((index, Entry(transfer, opening)))
+        posted = self._poster.post(session, [entry for _, entry in entries])
+        for (index, entry), outcome in zip(entries, posted, strict=True):
+            outcomes[index] = (
+                outcome if isinstance(outcome, LedgerError) else present(entry.opening, "an opening")
+            )
+        answered: list[HoldState | LedgerError] = []
+        for answer in outcomes:
+            invariant(answer is not None, "every hold request is answered")
+            answered.append(cast(HoldState | LedgerError, answer))
+        return answered
+
+    def holds_of(self, session: Session, references: Iterable[str]) -> dict[str, list[HoldState]]:
+        """The holds of each reference, oldest first, with one query."""
+        return repository.holds_of_references(session, references)
 
     @staticmethod
-    def _replay_hold(
-        stored: tuple[HoldState, str | None],
-        source: AccountState,
-        amount: int,
-        reference: str | None,
-        key: str,
-    ) -> HoldState:
-        hold, stored_reference = stored
-        if (hold.source_account_id, hold.amount, stored_reference) != (source.id, amount, reference):
-            raise IdempotencyKeyReused(f"the idempotency key {key!r} was already used for a different hold")
-        return hold
+    def release_request(hold: HoldState, amount: int, idempotency_key: str) -> TransferRequest:
+        """The transfer that gives `amount` of a hold back to its owner, for a batch posted with
+        `transfer_many` beside other transfers (the draws keep the hold's remaining amount true)."""
+        return TransferRequest(
+            idempotency_key=_release_key(idempotency_key),
+            kind=Kind.RELEASE,
+            legs=(
+                Leg(hold.held_account_id, hold.asset, -amount),
+                Leg(hold.source_account_id, hold.asset, amount),
+            ),
+            draws=(HoldDraw(hold.id, amount),),
+        )
 
     def release(
         self, session: Session, *, idempotency_key: str, hold_id: int, amount: int | None = None
@@ -191,16 +296,9 @@ class Ledger:
                 return hold  # "release whatever is left" of an empty hold: nothing to do
             amount = hold.remaining
         check_amount(amount, "release")
-        request = TransferRequest(
-            idempotency_key=_release_key(idempotency_key),
-            kind=Kind.RELEASE,
-            legs=(
-                Leg(hold.held_account_id, hold.asset, -amount),
-                Leg(hold.source_account_id, hold.asset, amount),
-            ),
-            draws=(HoldDraw(hold_id, amount),),
+        _raise_refusal(
+            self._poster.post(session, [Entry(self.release_request(hold, amount, idempotency_key))])[0]
         )
-        _raise_refusal(self._poster.post(session, [Entry(request)])[0])
         return self._lock_holds(session, [hold_id])[hold_id]
 
     def holds_for(self, session: Session, reference: str) -> list[HoldState]:
@@ -246,6 +344,20 @@ def _hold_key(key: str) -> str:
 
 def _release_key(key: str) -> str:
     return f"release:{key}"
+
+
+def _replayed_hold(
+    stored: tuple[HoldState, str | None], source: AccountState, request: HoldRequest
+) -> HoldState | LedgerError:
+    hold, stored_reference = stored
+    if (hold.source_account_id, hold.amount, stored_reference) != (
+        source.id,
+        request.amount,
+        request.reference,
+    ):
+        key = request.idempotency_key
+        return IdempotencyKeyReused(f"the idempotency key {key!r} was already used for a different hold")
+    return hold
 
 
 def _raise_refusal(outcome: Outcome) -> Transfer:

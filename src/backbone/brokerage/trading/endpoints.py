@@ -69,11 +69,8 @@ async def place_order(
     body: OrderIn,
     member: CurrentMemberDep,
     idempotency_key: IdempotencyKeyDep,
-    database: DatabaseDep,
-    brokerage: BrokerageDep,
     pipeline: PipelineDep,
 ) -> OrderOut:
-    account = await run_in_threadpool(owned_account, database, brokerage, member, account_id)
     ticket = OrderTicket(
         instrument=body.instrument,
         side=body.side,
@@ -82,7 +79,7 @@ async def place_order(
         price=body.price,
         quantity=body.quantity,
     )
-    return await _run(pipeline, PlaceRequest(account.id, idempotency_key, ticket))
+    return await _run(pipeline, PlaceRequest(account_id, idempotency_key, ticket, member.personal_identifier))
 
 
 @orders_router.post(
@@ -92,12 +89,9 @@ async def cancel_order(
     account_id: int,
     order_id: int,
     member: CurrentMemberDep,
-    database: DatabaseDep,
-    brokerage: BrokerageDep,
     pipeline: PipelineDep,
 ) -> OrderOut:
-    account = await run_in_threadpool(owned_account, database, brokerage, member, account_id)
-    return await _run(pipeline, CancelRequest(account.id, order_id))
+    return await _run(pipeline, CancelRequest(account_id, order_id, member.personal_identifier))
 
 
 @orders_router.post(
@@ -109,12 +103,11 @@ async def modify_order(
     order_id: int,
     body: ModifyIn,
     member: CurrentMemberDep,
-    database: DatabaseDep,
-    brokerage: BrokerageDep,
     pipeline: PipelineDep,
 ) -> OrderOut:
-    account = await run_in_threadpool(owned_account, database, brokerage, member, account_id)
-    return await _run(pipeline, ModifyRequest(account.id, order_id, body.price, body.quantity))
+    return await _run(
+        pipeline, ModifyRequest(account_id, order_id, body.price, body.quantity, member.personal_identifier)
+    )
 
 
 @orders_router.get("/accounts/{account_id}/orders", summary="주문내역, newest first")

@@ -1,8 +1,8 @@
 """The order pipeline: one thread owns the venue and moves requests through three stages, a batch
 at a time, so that many orders share each commit and each journal sync.
 
-    admit  (one database transaction)  checks and holds; each request in its own savepoint, so a
-                                       refusal undoes only itself; orders are written as `new`
+    admit  (one database transaction)  checks and holds for the whole batch; a refusal is that
+                                       request's alone; orders are written as `new`
     venue  (one journal group)         the admitted commands are sequenced, journaled, matched;
                                        their results come back once durable
     book   (one database transaction)  the results become order states, fills, settlements
@@ -245,12 +245,11 @@ class OrderPipeline:
         outcomes: list[Outcome | None] = [None] * len(requests)
         admitted: list[tuple[int, Admission]] = []
         with self._database.transaction() as session:
-            for index, request in enumerate(requests):
-                try:
-                    with session.begin_nested():
-                        admitted.append((index, self._desk.admit(session, request)))
-                except BackboneError as error:
-                    outcomes[index] = error
+            for index, admitted_or_refused in enumerate(self._desk.admit_many(session, requests)):
+                if isinstance(admitted_or_refused, BackboneError):
+                    outcomes[index] = admitted_or_refused
+                else:
+                    admitted.append((index, admitted_or_refused))
         commands = [admission.command for _, admission in admitted if admission.command is not None]
         results = self._run_venue(commands) if commands else []
         report = self._book(results) if results else BookingReport()

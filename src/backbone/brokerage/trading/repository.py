@@ -148,6 +148,37 @@ def order_by_client_key(session: Session, account_id: int, key: str) -> OrderRec
     return None if row is None else _order(row)
 
 
+def orders_by_client_keys(
+    session: Session, pairs: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], OrderRecord]:
+    """Orders already placed under these (account, order key) pairs."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    rows = session.connection().execute(
+        select(_ORDERS).where(
+            _ORDERS.c.account_id.in_({account for account, _ in wanted}),
+            _ORDERS.c.client_order_key.in_({key for _, key in wanted}),
+        )
+    )
+    found = {(row.account_id, row.client_order_key): _order(row) for row in rows}
+    return {pair: order for pair, order in found.items() if pair in wanted}
+
+
+def open_order_counts(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    rows = session.connection().execute(
+        select(_ORDERS.c.account_id, func.count())
+        .where(_ORDERS.c.account_id.in_(ids), _ORDERS.c.status.in_(_OPEN_STATUSES))
+        .group_by(_ORDERS.c.account_id)
+    )
+    counts = dict.fromkeys(ids, 0)
+    counts.update((account_id, count) for account_id, count in rows)
+    return counts
+
+
 def open_order_count(session: Session, account_id: int) -> int:
     return (
         session.connection()
@@ -332,6 +363,40 @@ def position_costs(session: Session, account_id: int) -> dict[str, tuple[int, in
         )
     )
     return {row.instrument: (row.quantity_micro, row.cost_won) for row in rows}
+
+
+def position_costs_of(session: Session, account_ids: Iterable[int]) -> dict[tuple[int, str], tuple[int, int]]:
+    """(account, instrument) -> (quantity in micro-units, book cost in won), for many accounts."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    rows = session.connection().execute(
+        select(_COSTS.c.account_id, _COSTS.c.instrument, _COSTS.c.quantity_micro, _COSTS.c.cost_won).where(
+            _COSTS.c.account_id.in_(ids)
+        )
+    )
+    return {(row.account_id, row.instrument): (row.quantity_micro, row.cost_won) for row in rows}
+
+
+def save_costs(session: Session, costs: dict[tuple[int, str], tuple[int, int]]) -> None:
+    """Write (quantity, cost) per (account, instrument), inserting or replacing, in one statement."""
+    if not costs:
+        return
+    dialect = session.get_bind().dialect.name
+    rows = [
+        {"account_id": account_id, "instrument": code, "quantity_micro": quantity, "cost_won": cost}
+        for (account_id, code), (quantity, cost) in sorted(costs.items())
+    ]
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(_COSTS).values(rows)
+    session.connection().execute(
+        statement.on_conflict_do_update(
+            index_elements=["account_id", "instrument"],
+            set_={
+                "quantity_micro": statement.excluded.quantity_micro,
+                "cost_won": statement.excluded.cost_won,
+            },
+        )
+    )
 
 
 def save_position_costs(session: Session, account_id: int, costs: dict[str, tuple[int, int]]) -> None:

@@ -46,6 +46,10 @@ class OpenedSession:
     device_is_new: bool
 
 
+class WriteNeeded(Exception):
+    """Authentication needs to write (end or touch the session): run it in a writing transaction."""
+
+
 class Sessions:
     def __init__(self, *, clock: Clock, ids: IdGenerator) -> None:
         self._clock = clock
@@ -108,8 +112,14 @@ class Sessions:
             device_is_new=device_is_new(device.first_seen_at, now),
         )
 
-    def authenticate(self, session: Session, session_token: str | None) -> CurrentMember:
-        """The member behind a session token, or NotAuthenticated / SessionExpired."""
+    def authenticate(
+        self, session: Session, session_token: str | None, *, may_write: bool = True
+    ) -> CurrentMember:
+        """The member behind a session token, or NotAuthenticated / SessionExpired.
+
+        With `may_write=False` (a read transaction: most requests, which then never take the
+        database's write lock) a session that must be ended or touched raises `WriteNeeded`, and
+        the caller runs it again in a writing transaction."""
         if not session_token:
             raise NotAuthenticated("log in first")
         stored = repository.session_by_token_hash(session, tokens.token_hash(session_token))
@@ -117,6 +127,8 @@ class Sessions:
             raise NotAuthenticated("the session is not valid; log in again")
         now = self._clock.now()
         if now >= stored.expires_at or now - stored.last_seen_at >= timedelta(seconds=SESSION_IDLE_S):
+            if not may_write:
+                raise WriteNeeded
             repository.end_session(session, stored.id, now)
             raise recorded(SessionExpired("the session has expired; log in again"))
         device = present(repository.device_by_id(session, stored.device_id), "a session's device exists")
@@ -124,6 +136,8 @@ class Sessions:
             raise NotAuthenticated("this device was removed; log in again")
         member = present(repository.member_by_id(session, stored.member_id), "a session's member exists")
         if now - stored.last_seen_at >= timedelta(seconds=TOUCH_INTERVAL_S):
+            if not may_write:
+                raise WriteNeeded
             repository.touch_session(session, stored.id, now)
             repository.touch_device(session, device.id, now)
         return CurrentMember(
