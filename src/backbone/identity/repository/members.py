@@ -68,6 +68,10 @@ def insert_member(
     )
 
 
+def member_of_row(row: MemberRow) -> Member:
+    return _member(row)
+
+
 def member_by_id(session: Session, member_id: int) -> Member | None:
     row = session.get(MemberRow, member_id)
     return None if row is None else _member(row)

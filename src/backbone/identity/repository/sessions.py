@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backbone.identity.domain import (
     Factor,
+    Member,
 )
 from backbone.identity.models import (
     AttemptRow,
     DeviceRow,
+    MemberRow,
     SessionProofRow,
     SessionRow,
 )
+from backbone.identity.repository.members import member_of_row
 
 # --- devices, sessions, proofs, attempts --------------------------------------------------------
 
@@ -220,3 +223,34 @@ def attempts_of_member(session: Session, member_id: int) -> list[tuple[Factor, b
 
 def attempt_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AttemptRow)) or 0
+
+
+_AUTHENTICATION = (
+    select(SessionRow, DeviceRow, MemberRow)
+    .join(DeviceRow, DeviceRow.id == SessionRow.device_id)
+    .join(MemberRow, MemberRow.id == SessionRow.member_id)
+    .where(SessionRow.token_hash == bindparam("token_hash"))
+)
+_PROOFS = select(SessionProofRow.factor, SessionProofRow.proven_at).where(
+    SessionProofRow.session_id == bindparam("session_id")
+)
+
+
+def authentication_by_token_hash(
+    session: Session, token_hash: str
+) -> tuple[StoredSession, StoredDevice, Member] | None:
+    """A session with its device and member, in one query: every authenticated request asks."""
+    row = session.execute(_AUTHENTICATION, {"token_hash": token_hash}).first()
+    if row is None:
+        return None
+    stored_session, device, member = row
+    return _session(stored_session), _device(device), member_of_row(member)
+
+
+def proofs_of_session(session: Session, session_id: int) -> dict[Factor, datetime]:
+    latest: dict[Factor, datetime] = {}
+    for factor, proven_at in session.connection().execute(_PROOFS, {"session_id": session_id}):
+        known = latest.get(Factor(factor))
+        if known is None or proven_at > known:
+            latest[Factor(factor)] = proven_at
+    return latest

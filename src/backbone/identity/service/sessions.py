@@ -122,19 +122,18 @@ class Sessions:
         the caller runs it again in a writing transaction."""
         if not session_token:
             raise NotAuthenticated("log in first")
-        stored = repository.session_by_token_hash(session, tokens.token_hash(session_token))
-        if stored is None or stored.ended_at is not None:
+        found = repository.authentication_by_token_hash(session, tokens.token_hash(session_token))
+        if found is None or found[0].ended_at is not None:
             raise NotAuthenticated("the session is not valid; log in again")
+        stored, device, member = found
         now = self._clock.now()
         if now >= stored.expires_at or now - stored.last_seen_at >= timedelta(seconds=SESSION_IDLE_S):
             if not may_write:
                 raise WriteNeeded
             repository.end_session(session, stored.id, now)
             raise recorded(SessionExpired("the session has expired; log in again"))
-        device = present(repository.device_by_id(session, stored.device_id), "a session's device exists")
         if device.revoked_at is not None:
             raise NotAuthenticated("this device was removed; log in again")
-        member = present(repository.member_by_id(session, stored.member_id), "a session's member exists")
         if now - stored.last_seen_at >= timedelta(seconds=TOUCH_INTERVAL_S):
             if not may_write:
                 raise WriteNeeded
@@ -148,7 +147,7 @@ class Sessions:
             device_id=device.id,
             device_is_new=device_is_new(device.first_seen_at, now),
             assurance=Assurance(
-                login_factor=stored.login_factor, proven_at=repository.latest_proofs(session, stored.id)
+                login_factor=stored.login_factor, proven_at=repository.proofs_of_session(session, stored.id)
             ),
         )
 
