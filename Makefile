@@ -1,6 +1,7 @@
 # The two commands a new user needs are `make run` and `make test` (see README.md, DEVELOPERS.md).
 # Everything they depend on is installed here: the virtual environment, Python packages pinned by
-# pyproject.toml and constraints.txt, and the Debian packages the tests start (PostgreSQL, Chromium).
+# pyproject.toml and constraints.txt, the portal's browser modules (frontend/, built with Debian's
+# node and npm), and the Debian packages the tests start (PostgreSQL, openssl, Chromium, CJK fonts).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,12 +10,13 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint check-types unit integration e2e bench native system-packages clean
+.PHONY: help run test lint check-types unit integration e2e bench native system-packages frontend screenshots clean
 
 help:
 	@echo "make run    - install, migrate, load the demo once, serve http://127.0.0.1:8000"
 	@echo "make test   - install everything the tests need and run lint, types and the whole suite"
-	@echo "make lint / check-types / unit / integration / e2e / bench / native / clean"
+	@echo "make screenshots - save a PNG of each portal screen under docs/screens/"
+	@echo "make lint / check-types / unit / integration / e2e / bench / native / frontend / clean"
 
 $(BIN)/python:
 	scripts/make-venv "$(PYTHON)" "$(VENV)"
@@ -36,7 +38,17 @@ $(VENV)/.native-built: $(NATIVE_SOURCES) | $(VENV)/.installed-test
 
 native: $(VENV)/.native-built
 
-run: $(VENV)/.installed-run
+# The portal's browser modules, bundled by esbuild from the packages package-lock.json pins.
+FRONTEND_BUILT := src/backbone/web/static/build/.built
+FRONTEND_SOURCES := frontend/package.json frontend/package-lock.json frontend/build.mjs \
+	$(wildcard frontend/src/*.js) scripts/build-frontend
+
+$(FRONTEND_BUILT): $(FRONTEND_SOURCES)
+	scripts/build-frontend
+
+frontend: $(FRONTEND_BUILT)
+
+run: $(VENV)/.installed-run $(FRONTEND_BUILT)
 	$(BIN)/backbone db upgrade
 	$(BIN)/backbone demo seed --if-empty
 	$(BIN)/backbone serve
@@ -52,7 +64,7 @@ lint: $(VENV)/.installed-test
 check-types: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-test $(VENV)/.native-built system-packages lint check-types
+test: $(VENV)/.installed-test $(VENV)/.native-built $(FRONTEND_BUILT) system-packages lint check-types
 	$(BIN)/pytest $(PYTEST_ARGS)
 	@# The pure-Python engine must behave exactly as the compiled one: its own tests run again on it.
 	BACKBONE_PURE_PYTHON=1 $(BIN)/pytest -q tests/unit/exchange tests/property/exchange
@@ -63,8 +75,12 @@ unit: $(VENV)/.installed-test $(VENV)/.native-built
 integration: $(VENV)/.installed-test system-packages
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
-e2e: $(VENV)/.installed-test system-packages
+e2e: $(VENV)/.installed-test $(FRONTEND_BUILT) system-packages
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+# A PNG of each portal screen built so far, in Korean, from a fresh portal walked by Chromium.
+screenshots: $(VENV)/.installed-test $(FRONTEND_BUILT) system-packages
+	$(BIN)/python -m tests.e2e.web.screenshots docs/screens
 
 bench: $(VENV)/.installed-test $(VENV)/.native-built system-packages
 	@for script in benchmarks/[a-z]*.py; do name=$$(basename $$script .py); echo "== $$name"; $(BIN)/python -m benchmarks.$$name || exit 1; done
@@ -72,3 +88,4 @@ bench: $(VENV)/.installed-test $(VENV)/.native-built system-packages
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build
 	rm -f src/backbone/exchange/*.so src/backbone/exchange/native-build.json
+	rm -rf src/backbone/web/static/build frontend/node_modules

@@ -27,6 +27,7 @@ from backbone.open_platform.journey.endpoints import router as portal_router
 from backbone.open_platform.oauth.endpoints import router as oauth_router
 from backbone.open_platform.webhooks.worker import WebhookWorker
 from backbone.problems import install_problem_handlers, problem_response
+from backbone.web import install_portal
 
 API_DESCRIPTION = """
 Backbone's HTTP API. Every error is RFC 9457 `application/problem+json` with a stable `code`;
@@ -80,6 +81,7 @@ def create_app(
     open_api = create_open_api()
     open_api.state.container = resolved
     app.mount(OPEN_API_PREFIX, open_api)
+    install_portal(app)  # last: the portal's pages take every path the API does not
     return app
 
 
