@@ -192,6 +192,6 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
             adapters=firm_adapters,
             instruments=instruments,
             issuer=settings.public_url.rstrip("/"),
-            key_directory=settings.var_directory,
+            var_directory=settings.var_directory,
         ),
     )

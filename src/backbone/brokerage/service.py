@@ -190,7 +190,10 @@ class Brokerage:
         return account
 
     def account_by_number(self, session: Session, firm_code: str, number: str) -> Account:
-        firm = self.firm(session, firm_code)
+        return self.account_of_firm(session, self.firm(session, firm_code), number)
+
+    def account_of_firm(self, session: Session, firm: Firm, number: str) -> Account:
+        """As `account_by_number`, for a caller that holds the firm already."""
         digits = firm.account_number_format.parse(number)
         account = repository.account_by_number(session, firm, digits)
         if account is None:

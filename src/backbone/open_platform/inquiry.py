@@ -15,6 +15,8 @@ from enum import StrEnum
 from functools import partial
 from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
 from backbone.identity.service import Identity
 from backbone.kit.clock import Clock
 from backbone.kit.db import Database
@@ -30,7 +32,6 @@ from backbone.open_platform.adapters.interface import (
 )
 from backbone.open_platform.audit.repository import DataRead
 from backbone.open_platform.audit.service import ReadAudit
-from backbone.open_platform.companies import repository as companies_repository
 from backbone.open_platform.companies.domain import App
 from backbone.open_platform.errors import (
     CapabilityMissing,
@@ -39,10 +40,10 @@ from backbone.open_platform.errors import (
     UnknownVirtualAccount,
 )
 from backbone.open_platform.firms.service import FirmDirectory
-from backbone.open_platform.journey import repository as journey_repository
 from backbone.open_platform.journey.domain import AccessState, LinkedAccount, Membership
 from backbone.open_platform.journey.service import Journey
 from backbone.open_platform.oauth.domain import AccessGrant
+from backbone.open_platform.oauth.service import Caller
 from backbone.open_platform.virtual_accounts.domain import parse_number
 
 FIRM_CALLS_PARALLEL_MAX = 8
@@ -62,6 +63,7 @@ class FirmStatus(StrEnum):
 class Reading:
     """What the platform knows of the member and app at the start of a call."""
 
+    grant: AccessGrant
     app: App
     membership: Membership
     personal_identifier: str
@@ -98,17 +100,15 @@ class Inquiry:
             max_workers=FIRM_CALLS_PARALLEL_MAX, thread_name_prefix="platform-firm"
         )
 
-    def reading(self, grant: AccessGrant) -> Reading:
-        if grant.membership_id is None or grant.member_id is None:
+    def reading(self, session: Session, caller: Caller) -> Reading:
+        """Who calls for whom, with the app's linked accounts and their consents, in the caller's
+        read session (the one that checked the token)."""
+        grant, membership = caller.grant, caller.membership
+        if membership is None or grant.member_id is None:
             raise MemberTokenRequired("this needs a token the member authorized (authorization code)")
-        with self._database.reading() as session:
-            app = companies_repository.app_by_id(session, grant.app_id)
-            membership = journey_repository.membership_by_id(session, grant.membership_id)
-            if app is None or membership is None or membership.member_id != grant.member_id:
-                raise UnknownVirtualAccount("no such virtual account")
-            member = self._identity.members.member(session, grant.member_id)
-            linked = self._journey.linked_accounts(session, membership, app)
-        return Reading(app, membership, member.personal_identifier, linked)
+        member = self._identity.members.member(session, grant.member_id)
+        linked = self._journey.linked_accounts(session, membership, caller.app)
+        return Reading(grant, caller.app, membership, member.personal_identifier, linked)
 
     def target(self, reading: Reading, number: str) -> LinkedAccount:
         """The linked account with this number, readable now; one answer for unknown, another

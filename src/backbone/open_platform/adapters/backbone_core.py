@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from backbone.brokerage.domain import Account, Position, TransactionLine
+from backbone.brokerage.domain import Account, Firm, Position, TransactionLine
 from backbone.brokerage.domain import TransactionKind as BrokerageKind
 from backbone.brokerage.errors import BrokerageError
 from backbone.brokerage.holdings import Holdings
@@ -45,6 +45,7 @@ class BackboneCoreFirm:
         self._brokerage = brokerage
         self._holdings = holdings
         self._watchlists = watchlists
+        self._firm: Firm | None = None  # a firm's id and number format never change: asked once
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -110,16 +111,22 @@ class BackboneCoreFirm:
     # --- internals ------------------------------------------------------------------------------
 
     def _firm_id(self, session: Session) -> int:
-        try:
-            return self._brokerage.firm(session, self.firm_code).id
-        except BrokerageError as error:
-            raise FirmRefusal(f"{self.firm_code} is not a firm on this installation") from error
+        return self._firm_of(session).id
+
+    def _firm_of(self, session: Session) -> Firm:
+        if self._firm is None:
+            try:
+                self._firm = self._brokerage.firm(session, self.firm_code)
+            except BrokerageError as error:
+                raise FirmRefusal(f"{self.firm_code} is not a firm on this installation") from error
+        return self._firm
 
     def _own_account(self, session: Session, personal_identifier: str, number: str) -> Account:
         """The account, which must be this person's: the firm's own check, independent of the
         platform's mapping."""
+        firm = self._firm_of(session)
         try:
-            account = self._brokerage.account_by_number(session, self.firm_code, number)
+            account = self._brokerage.account_of_firm(session, firm, number)
             customer = self._brokerage.customer(session, account.customer_id)
         except BrokerageError as error:
             raise FirmRefusal("no such account of this person") from error
