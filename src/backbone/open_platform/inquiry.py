@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import partial
 from typing import TypeVar
@@ -44,6 +45,7 @@ from backbone.open_platform.journey.domain import AccessState, LinkedAccount, Me
 from backbone.open_platform.journey.service import Journey
 from backbone.open_platform.oauth.domain import AccessGrant
 from backbone.open_platform.oauth.service import Caller
+from backbone.open_platform.reads import shared_reading
 from backbone.open_platform.virtual_accounts.domain import parse_number
 
 FIRM_CALLS_PARALLEL_MAX = 8
@@ -200,6 +202,27 @@ class Inquiry:
         now = self._clock.now()
         results: list[AccountBalance | None] = [None] * len(reading.linked)
         pending: list[tuple[int, LinkedAccount, Future[FirmBalance]]] = []
+        with shared_reading(self._database):  # the in-process firms answer from one read session
+            self._start_balances(reading, now, results, pending)
+        for index, linked, future in pending:
+            results[index] = self._balance_now(future.result, linked)
+        answered = [item for item in results if item is not None]
+        reads = [
+            self._read(reading, item.linked, "integrated_portfolio", request_id)
+            for item in answered
+            if item.status is FirmStatus.OK
+        ]
+        self._audit.record(reads)
+        return answered
+
+    def _start_balances(
+        self,
+        reading: Reading,
+        now: datetime,
+        results: list[AccountBalance | None],
+        pending: list[tuple[int, LinkedAccount, Future[FirmBalance]]],
+    ) -> None:
+        """Answers the in-process firms' accounts at once and starts the others' in the pool."""
         for index, linked in enumerate(reading.linked):
             state = linked.state(now)
             if state is not AccessState.OK:
@@ -217,16 +240,6 @@ class Inquiry:
                 else:
                     future = self._pool.submit(adapter.balance, reading.personal_identifier, number)
                     pending.append((index, linked, future))
-        for index, linked, future in pending:
-            results[index] = self._balance_now(future.result, linked)
-        answered = [item for item in results if item is not None]
-        reads = [
-            self._read(reading, item.linked, "integrated_portfolio", request_id)
-            for item in answered
-            if item.status is FirmStatus.OK
-        ]
-        self._audit.record(reads)
-        return answered
 
     def _balance_now(self, call: Callable[[], FirmBalance], linked: LinkedAccount) -> AccountBalance:
         try:

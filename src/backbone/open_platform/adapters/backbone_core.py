@@ -28,6 +28,7 @@ from backbone.open_platform.adapters.interface import (
     TransactionKind,
     TransactionQuery,
 )
+from backbone.open_platform.reads import reading
 
 
 class BackboneCoreFirm:
@@ -52,7 +53,7 @@ class BackboneCoreFirm:
         return ALL_CAPABILITIES
 
     def accounts(self, personal_identifier: str) -> list[FirmAccount]:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             firm = self._firm_id(session)
             return [
                 _account(account)
@@ -63,11 +64,11 @@ class BackboneCoreFirm:
             ]
 
     def account(self, personal_identifier: str, number: str) -> FirmAccount:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             return _account(self._own_account(session, personal_identifier, number))
 
     def balance(self, personal_identifier: str, number: str) -> FirmBalance:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             account = self._own_account(session, personal_identifier, number)
             balance = self._holdings.balance(session, account)
         return FirmBalance(
@@ -82,7 +83,7 @@ class BackboneCoreFirm:
     def transactions(
         self, personal_identifier: str, number: str, query: TransactionQuery
     ) -> FirmTransactionPage:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             account = self._own_account(session, personal_identifier, number)
             try:
                 page = self._holdings.transactions(
@@ -103,7 +104,7 @@ class BackboneCoreFirm:
         )
 
     def watchlist(self, personal_identifier: str, number: str) -> list[FirmWatchlistGroup]:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             account = self._own_account(session, personal_identifier, number)
             groups = self._watchlists.groups(session, account.customer_id)
         return [FirmWatchlistGroup(group.name, group.instruments) for group in groups]

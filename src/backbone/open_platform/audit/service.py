@@ -62,7 +62,12 @@ class ReadAudit:
         self._database = database
         self._directory = spool_directory
         self._directory.mkdir(parents=True, exist_ok=True)
-        self._condition = threading.Condition()
+        # One lock, two conditions: requests wake only the writer (and only when it sleeps); the
+        # writer wakes whoever waits for progress (flush, or a record() waiting for room).
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._progress = threading.Condition(self._lock)
+        self._writer_waiting = False
         self._pending: list[DataRead] = []
         self._numbers = itertools.count(1)
         self._segment: Path | None = None
@@ -78,18 +83,19 @@ class ReadAudit:
         if not reads:
             return
         data = b"".join(encode(read) for read in reads)
-        with self._condition:
+        with self._lock:
             self._ensure_writer()
             while len(self._pending) >= PENDING_READS_MAX and not self._stopping:
-                self._condition.wait(timeout=AUDIT_WAIT_S_MAX)
+                self._progress.wait(timeout=AUDIT_WAIT_S_MAX)
             os.write(self._open_segment(), data)
             self._pending.extend(reads)
-            self._condition.notify_all()
+            if self._writer_waiting:
+                self._work.notify()
 
     def flush(self, timeout_s: float = AUDIT_WAIT_S_MAX) -> None:
         """Returns once every read recorded before the call is committed."""
-        with self._condition:
-            if not self._condition.wait_for(
+        with self._lock:
+            if not self._progress.wait_for(
                 lambda: not self._pending and not self._in_flight, timeout=timeout_s
             ):
                 raise TimeoutError("the read audit did not catch up")
@@ -126,16 +132,18 @@ class ReadAudit:
 
     def _take(self) -> tuple[list[DataRead], Path | None] | None:
         """The next batch and its segment (the request path moves on to a new one)."""
-        with self._condition:
+        with self._lock:
             while not self._pending and not self._stopping:
-                self._condition.wait()
+                self._writer_waiting = True
+                self._work.wait()
+                self._writer_waiting = False
             if not self._pending:
                 return None
             batch, self._pending = self._pending, []
             self._in_flight = len(batch)
             segment, descriptor = self._segment, self._descriptor
             self._segment = self._descriptor = None
-            self._condition.notify_all()  # a record() waiting for room may go on
+            self._progress.notify_all()  # a record() waiting for room may go on
         if descriptor is not None:
             os.close(descriptor)
         return batch, segment
@@ -149,9 +157,9 @@ class ReadAudit:
             self._commit_with_retries(partial(self._insert, batch))
             if segment is not None:
                 segment.unlink(missing_ok=True)
-            with self._condition:
+            with self._lock:
                 self._in_flight = 0
-                self._condition.notify_all()
+                self._progress.notify_all()
 
     def _insert(self, batch: list[DataRead]) -> int:
         with self._database.transaction() as session:
@@ -171,9 +179,10 @@ class ReadAudit:
             return
 
     def close(self) -> None:
-        with self._condition:
+        with self._lock:
             self._stopping = True
-            self._condition.notify_all()
+            self._work.notify_all()
+            self._progress.notify_all()
             thread = self._thread
         if thread is not None:
             thread.join(timeout=AUDIT_WAIT_S_MAX)
