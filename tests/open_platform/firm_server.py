@@ -62,10 +62,10 @@ def balance_body(cash: int, positions: list[tuple[str, int, int, int]]) -> dict[
 
 def _handler(behaviour: FirmBehaviour) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             path = urlsplit(self.path).path
             behaviour.count(path)
             if behaviour.mode == "slow":
