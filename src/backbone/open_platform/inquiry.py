@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from backbone.errors import InvalidCursor
 from backbone.identity.service import Identity
 from backbone.kit.clock import Clock
 from backbone.kit.db import Database
@@ -27,6 +28,7 @@ from backbone.open_platform.adapters.interface import (
     FirmBalance,
     FirmError,
     FirmRefusal,
+    FirmRejectedCursor,
     FirmTransactionPage,
     FirmWatchlistGroup,
     TransactionQuery,
@@ -137,6 +139,8 @@ class Inquiry:
             )
         try:
             result = work(linked)
+        except FirmRejectedCursor as error:
+            raise InvalidCursor(error.detail) from error
         except FirmRefusal as error:
             raise FirmUnavailable(
                 f"{linked.firm.code} refused: {error.detail}", firm=linked.firm.code

@@ -22,6 +22,7 @@ from backbone.open_platform.adapters.interface import (
     FirmBalance,
     FirmPosition,
     FirmRefusal,
+    FirmRejectedCursor,
     FirmTransaction,
     FirmTransactionPage,
     FirmWatchlistGroup,
@@ -98,7 +99,7 @@ class BackboneCoreFirm:
                     limit=query.limit,
                 )
             except InvalidCursor as error:
-                raise FirmRefusal(error.detail) from error
+                raise FirmRejectedCursor(error.detail) from error
         return FirmTransactionPage(
             items=tuple(_transaction(line) for line in page.items), next_cursor=page.next_cursor
         )
