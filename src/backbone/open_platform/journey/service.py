@@ -65,13 +65,12 @@ from backbone.open_platform.journey.domain import (
 from backbone.open_platform.oauth import repository as oauth_repository
 from backbone.open_platform.virtual_accounts import repository as accounts_repository
 from backbone.open_platform.virtual_accounts.domain import (
-    ISSUE_ATTEMPTS_MAX,
     VIRTUAL_ACCOUNTS_PER_MEMBER_MAX,
     IssueSource,
     VirtualAccount,
     VirtualAccountStatus,
     check_alias,
-    new_number,
+    draw_free_number,
     parse_number,
 )
 from backbone.open_platform.webhooks.domain import EventType
@@ -472,11 +471,7 @@ class Journey:
         return membership
 
     def _fresh_number(self, session: Session) -> str:
-        for _ in range(ISSUE_ATTEMPTS_MAX):
-            number = new_number()
-            if not accounts_repository.number_taken(session, number):
-                return number
-        raise LimitExceeded("could not draw a free virtual account number; try again")
+        return draw_free_number(lambda number: accounts_repository.number_taken(session, number))
 
     def _insert_request(
         self,
