@@ -5,13 +5,14 @@ microseconds, no fsync, no database) and returns; one writer thread inserts what
 `platform_data_reads` in batches, one transaction per batch. What keeps every record:
 
 - The spool is written before the data leaves. A record in the kernel's page cache survives the
-  process dying at any point (a crash, `kill -9`); the next start (`ReadAudit.recover`) inserts
+  process dying at any point (a crash, `kill -9`); the next start (`ReadAudit.recover`, run by the writer thread before its first batch) inserts
   every record still spooled, skipping those already committed, so a crash between commit and the
-  spool's removal records nothing twice. Each batch is one spool segment: the writer switches the
-  request path to a fresh segment, commits the old one's records, and deletes the segment only
-  after the commit. (A crash of the whole machine can lose what the page cache had not yet
-  written; the spool is not fsynced per request, which is the price of taking the audit off the
-  request path.)
+  spool's removal records nothing twice. The writer empties the spool (truncates it) whenever it
+  has committed everything spooled so far, and under sustained load starts a new segment once one
+  passes `SEGMENT_BYTES_MAX`, deleting the old one after its last batch commits (creating a file
+  per batch would cost more than the write it saves). A crash of the whole machine can lose what
+  the page cache had not yet written: the spool is not fsynced per request, the price of taking
+  the audit off the request path.
 - A failed insert (the database down) is retried with a growing pause, the records kept in memory
   and in their segment; nothing is dropped.
 - Shutdown (`close`) drains the queue before it returns; `flush` waits for everything recorded so
@@ -43,6 +44,7 @@ AUDIT_WAIT_S_MAX = 30
 RETRY_PAUSE_S_MIN = 0.05
 RETRY_PAUSE_S_MAX = 5.0
 SEGMENT_PREFIX = "reads-"
+SEGMENT_BYTES_MAX = 8 * 1024 * 1024
 
 
 def encode(read: DataRead) -> bytes:
@@ -72,6 +74,7 @@ class ReadAudit:
         self._numbers = itertools.count(1)
         self._segment: Path | None = None
         self._descriptor: int | None = None
+        self._segment_bytes = 0
         self._in_flight = 0
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -88,6 +91,7 @@ class ReadAudit:
             while len(self._pending) >= PENDING_READS_MAX and not self._stopping:
                 self._progress.wait(timeout=AUDIT_WAIT_S_MAX)
             os.write(self._open_segment(), data)
+            self._segment_bytes += len(data)
             self._pending.extend(reads)
             if self._writer_waiting:
                 self._work.notify()
@@ -122,6 +126,7 @@ class ReadAudit:
             # var directory never append to the same segment.
             self._segment = self._directory / f"{SEGMENT_PREFIX}{os.getpid()}-{next(self._numbers):09d}.jsonl"
             self._descriptor = os.open(self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._segment_bytes = 0
         return self._descriptor
 
     def _ensure_writer(self) -> None:
@@ -131,7 +136,8 @@ class ReadAudit:
             self._thread.start()
 
     def _take(self) -> tuple[list[DataRead], Path | None] | None:
-        """The next batch and its segment (the request path moves on to a new one)."""
+        """The next batch, and the segment to delete once it commits (None while the request
+        path still appends to it)."""
         with self._lock:
             while not self._pending and not self._stopping:
                 self._writer_waiting = True
@@ -141,24 +147,28 @@ class ReadAudit:
                 return None
             batch, self._pending = self._pending, []
             self._in_flight = len(batch)
-            segment, descriptor = self._segment, self._descriptor
-            self._segment = self._descriptor = None
+            finished = None
+            if self._segment_bytes >= SEGMENT_BYTES_MAX and self._descriptor is not None:
+                finished = self._segment
+                os.close(self._descriptor)
+                self._segment = self._descriptor = None
             self._progress.notify_all()  # a record() waiting for room may go on
-        if descriptor is not None:
-            os.close(descriptor)
-        return batch, segment
+        return batch, finished
 
     def _run(self) -> None:
         if not self._recovered:
             self._recovered = True
             self._commit_with_retries(self.recover)
         while (taken := self._take()) is not None:
-            batch, segment = taken
+            batch, finished = taken
             self._commit_with_retries(partial(self._insert, batch))
-            if segment is not None:
-                segment.unlink(missing_ok=True)
+            if finished is not None:
+                finished.unlink(missing_ok=True)
             with self._lock:
                 self._in_flight = 0
+                if not self._pending and self._descriptor is not None:
+                    os.ftruncate(self._descriptor, 0)  # all spooled reads are committed
+                    self._segment_bytes = 0
                 self._progress.notify_all()
 
     def _insert(self, batch: list[DataRead]) -> int:
@@ -186,3 +196,9 @@ class ReadAudit:
             thread = self._thread
         if thread is not None:
             thread.join(timeout=AUDIT_WAIT_S_MAX)
+        with self._lock:
+            if not self._pending and not self._in_flight and self._descriptor is not None:
+                os.close(self._descriptor)  # everything is committed: the spool is empty
+                if self._segment is not None:
+                    self._segment.unlink(missing_ok=True)
+                self._segment = self._descriptor = None
