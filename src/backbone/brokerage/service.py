@@ -189,11 +189,15 @@ class Brokerage:
             raise UnknownAccount(f"no account {account_id}")
         return account
 
-    def account_by_number(self, session: Session, firm_code: str, number: str) -> Account:
-        return self.account_of_firm(session, self.firm(session, firm_code), number)
+    def account_with_holder(self, session: Session, firm: Firm, number: str) -> tuple[Account, str | None]:
+        """The account and its holder's personal identifier."""
+        found = repository.account_with_holder(session, firm, firm.account_number_format.parse(number))
+        if found is None:
+            raise UnknownAccount(f"{firm.code} has no account {number}")
+        return found
 
-    def account_of_firm(self, session: Session, firm: Firm, number: str) -> Account:
-        """As `account_by_number`, for a caller that holds the firm already."""
+    def account_by_number(self, session: Session, firm_code: str, number: str) -> Account:
+        firm = self.firm(session, firm_code)
         digits = firm.account_number_format.parse(number)
         account = repository.account_by_number(session, firm, digits)
         if account is None:

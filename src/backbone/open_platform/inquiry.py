@@ -51,6 +51,7 @@ from backbone.open_platform.reads import shared_reading
 from backbone.open_platform.virtual_accounts.domain import parse_number
 
 FIRM_CALLS_PARALLEL_MAX = 8
+IDENTIFIERS_CACHED_MAX = 100_000
 T = TypeVar("T")
 
 
@@ -100,6 +101,7 @@ class Inquiry:
         self._journey = journey
         self._firms = firms
         self._audit = audit
+        self._identifiers: dict[int, str] = {}
         self._pool = ThreadPoolExecutor(
             max_workers=FIRM_CALLS_PARALLEL_MAX, thread_name_prefix="platform-firm"
         )
@@ -110,9 +112,18 @@ class Inquiry:
         grant, membership = caller.grant, caller.membership
         if membership is None or grant.member_id is None:
             raise MemberTokenRequired("this needs a token the member authorized (authorization code)")
-        member = self._identity.members.member(session, grant.member_id)
         linked = self._journey.linked_accounts(session, membership, caller.app)
-        return Reading(grant, caller.app, membership, member.personal_identifier, linked)
+        return Reading(grant, caller.app, membership, self._identifier(session, grant.member_id), linked)
+
+    def _identifier(self, session: Session, member_id: int) -> str:
+        """The member's personal identifier (CI), which never changes: looked up once."""
+        found = self._identifiers.get(member_id)
+        if found is None:
+            found = self._identity.members.member(session, member_id).personal_identifier
+            if len(self._identifiers) >= IDENTIFIERS_CACHED_MAX:
+                self._identifiers.clear()
+            self._identifiers[member_id] = found
+        return found
 
     def target(self, reading: Reading, number: str) -> LinkedAccount:
         """The linked account with this number, readable now; one answer for unknown, another

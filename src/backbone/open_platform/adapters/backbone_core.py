@@ -128,11 +128,10 @@ class BackboneCoreFirm:
         platform's mapping."""
         firm = self._firm_of(session)
         try:
-            account = self._brokerage.account_of_firm(session, firm, number)
-            customer = self._brokerage.customer(session, account.customer_id)
+            account, holder = self._brokerage.account_with_holder(session, firm, number)
         except BrokerageError as error:
             raise FirmRefusal("no such account of this person") from error
-        if customer.personal_identifier != personal_identifier or not account.is_active:
+        if holder != personal_identifier or not account.is_active:
             raise FirmRefusal("no such account of this person")
         return account
 

@@ -5,14 +5,14 @@ microseconds, no fsync, no database) and returns; one writer thread inserts what
 `platform_data_reads` in batches, one transaction per batch. What keeps every record:
 
 - The spool is written before the data leaves. A record in the kernel's page cache survives the
-  process dying at any point (a crash, `kill -9`); the next start (`ReadAudit.recover`, run by the writer thread before its first batch) inserts
-  every record still spooled, skipping those already committed, so a crash between commit and the
-  spool's removal records nothing twice. The writer empties the spool (truncates it) whenever it
-  has committed everything spooled so far, and under sustained load starts a new segment once one
-  passes `SEGMENT_BYTES_MAX`, deleting the old one after its last batch commits (creating a file
-  per batch would cost more than the write it saves). A crash of the whole machine can lose what
-  the page cache had not yet written: the spool is not fsynced per request, the price of taking
-  the audit off the request path.
+  process dying at any point (a crash, `kill -9`); the next start inserts every record still
+  spooled (`ReadAudit.recover`, run by the writer thread before its first batch), skipping those
+  already committed, so a crash between commit and the spool's emptying records nothing twice. The
+  writer empties the spool (truncates it) whenever it has committed everything spooled so far, and
+  under sustained load starts a new segment once one passes `SEGMENT_BYTES_MAX`, deleting the old
+  one after its last batch commits (creating a file per batch would cost more than the write it
+  saves). A crash of the whole machine can lose what the page cache had not yet written: the spool
+  is not fsynced per request, the price of taking the audit off the request path.
 - A failed insert (the database down) is retried with a growing pause, the records kept in memory
   and in their segment; nothing is dropped.
 - Shutdown (`close`) drains the queue before it returns; `flush` waits for everything recorded so

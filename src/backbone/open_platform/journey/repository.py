@@ -25,7 +25,7 @@ from backbone.open_platform.virtual_accounts.domain import VirtualAccount, Virtu
 from backbone.open_platform.virtual_accounts.repository import virtual_account_of
 
 
-def _membership(row: MembershipRow) -> Membership:
+def membership_of_row(row: MembershipRow) -> Membership:
     return Membership(
         id=row.id,
         member_id=row.member_id,
@@ -54,24 +54,24 @@ def membership_of(session: Session, member_id: int, app_id: int) -> Membership |
     row = session.scalars(
         select(MembershipRow).where(MembershipRow.member_id == member_id, MembershipRow.app_id == app_id)
     ).first()
-    return None if row is None else _membership(row)
+    return None if row is None else membership_of_row(row)
 
 
 def membership_by_subject(session: Session, subject: str) -> Membership | None:
     row = session.scalars(select(MembershipRow).where(MembershipRow.subject == subject)).first()
-    return None if row is None else _membership(row)
+    return None if row is None else membership_of_row(row)
 
 
 def membership_by_id(session: Session, membership_id: int) -> Membership | None:
     row = session.get(MembershipRow, membership_id)
-    return None if row is None else _membership(row)
+    return None if row is None else membership_of_row(row)
 
 
 def memberships_of_member(session: Session, member_id: int) -> list[Membership]:
     rows = session.scalars(
         select(MembershipRow).where(MembershipRow.member_id == member_id).order_by(MembershipRow.id)
     )
-    return [_membership(row) for row in rows]
+    return [membership_of_row(row) for row in rows]
 
 
 def set_membership_status(

@@ -17,7 +17,6 @@ from backbone.kit.ids import IdGenerator
 from backbone.open_platform.companies.domain import App, AppStatus
 from backbone.open_platform.companies.service import Companies
 from backbone.open_platform.errors import TokenRejected
-from backbone.open_platform.journey import repository as journey_repository
 from backbone.open_platform.journey.domain import Membership
 from backbone.open_platform.journey.service import Journey
 from backbone.open_platform.oauth import repository
@@ -90,31 +89,27 @@ class OAuth:
         if not isinstance(expiry, int) or now.timestamp() >= expiry:
             raise _rejected("the access token has expired")
         jti = str(claims.get("jti", ""))
-        if repository.access_token_revoked(session, jti):
+        subject = str(claims.get("sub", ""))
+        held = repository.token_holder(
+            session, jti=jti, client_id=str(claims.get("client_id", "")), subject=subject
+        )
+        if held is not None and held[2]:
             raise _rejected("the access token was revoked")
-        app = self._companies.app_by_client_id(session, str(claims.get("client_id", "")))
-        if app is None or app.status not in (
+        if held is None or held[0].status not in (
             AppStatus.SANDBOX,
             AppStatus.PENDING_APPROVAL,
             AppStatus.PRODUCTION,
         ):
             raise _rejected("the app is not allowed any more")
+        app, membership, _ = held
         scopes = frozenset(
             Scope(value)
             for value in str(claims.get("scope", "")).split()
             if value in Scope._value2member_map_
         )
-        subject = str(claims.get("sub", ""))
         membership_id = member_id = None
-        membership = None
         if subject != app.client_id:
-            membership = journey_repository.membership_by_subject(session, subject)
-            if (
-                membership is None
-                or membership.app_id != app.id
-                or not membership.is_active
-                or not app.in_production
-            ):
+            if membership is None or not membership.is_active or not app.in_production:
                 raise _rejected("the member no longer uses this app")
             membership_id, member_id = membership.id, membership.member_id
         grant = AccessGrant(
