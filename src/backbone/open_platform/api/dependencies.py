@@ -31,20 +31,28 @@ def database(request: Request) -> Database:
     return cast(Database, service(request, "database"))
 
 
-def clock(request: Request) -> Clock:
+# The dependencies that only look something up are `async`: FastAPI runs a plain `def` dependency
+# in the thread pool, and a thread hop costs far more than these lookups.
+
+
+async def platform_dependency(request: Request) -> OpenPlatform:
+    return platform(request)
+
+
+async def clock(request: Request) -> Clock:
     return cast(Clock, service(request, "clock"))
 
 
-def instruments(request: Request) -> dict[str, Instrument]:
+async def instruments(request: Request) -> dict[str, Instrument]:
     return cast(dict[str, Instrument], service(request, "instruments"))
 
 
-PlatformDep = Annotated[OpenPlatform, Depends(platform)]
+PlatformDep = Annotated[OpenPlatform, Depends(platform_dependency)]
 ClockDep = Annotated[Clock, Depends(clock)]
 InstrumentsDep = Annotated[dict[str, Instrument], Depends(instruments)]
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", "") or "")
 
 

@@ -40,6 +40,7 @@ from backbone.open_platform.audit.repository import DataRead
 
 log = get_logger("backbone.open_platform.audit")
 PENDING_READS_MAX = 20_000
+BATCH_WINDOW_S = 0.01
 AUDIT_WAIT_S_MAX = 30
 RETRY_PAUSE_S_MIN = 0.05
 RETRY_PAUSE_S_MAX = 5.0
@@ -145,6 +146,11 @@ class ReadAudit:
                 self._writer_waiting = False
             if not self._pending:
                 return None
+        if not self._stopping:
+            # Gather a batch: requests wake the writer only while it sleeps, so this window
+            # bounds the wake-ups (each costs the waking request a thread switch) and the commits.
+            time.sleep(BATCH_WINDOW_S)
+        with self._lock:
             batch, self._pending = self._pending, []
             self._in_flight = len(batch)
             finished = None
