@@ -164,3 +164,19 @@ def test_a_failing_firm_opens_the_breaker_which_half_opens_after_its_pause(
     assert body["complete"] is True
     assert statuses(body) == {"HNB": "ok", FIRM: "ok"}
     assert http_world.breaker() is BreakerState.CLOSED
+
+
+def test_a_typed_number_the_firm_does_not_confirm_as_the_members_gets_no_virtual_account(
+    http_world: HttpWorld,
+) -> None:
+    alice = http_world.world.alice
+    before = len(check(alice.request("GET", "/api/v1/platform/virtual-accounts")))
+    response = alice.request(
+        "POST",
+        "/api/v1/platform/virtual-accounts",
+        json={"firm": FIRM, "account_number": "5599999999", "alias": "남의 계좌"},
+    )
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert http_world.behaviour.hits["/firm-api/accounts/5599999999"] == 1  # the firm was asked
+    assert len(check(alice.request("GET", "/api/v1/platform/virtual-accounts"))) == before
