@@ -100,6 +100,12 @@ def prepare(directory: Path, url: str) -> dict[str, str]:
     return environment
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its threads so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -171,10 +177,17 @@ def main() -> None:
             f"{url}/open/v1/portfolio",
         ]
         print("$ " + " ".join(command).replace(token, "<token>"))
+        cpu_before = cpu_seconds(server.pid)
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        cpu_used = cpu_seconds(server.pid) - cpu_before
         print(output)
         rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+        served = re.search(r"(\d+) requests in", output)
         print(f"integrated portfolio: {rate.group(1) if rate else '?'} requests/s")
+        if served:
+            # The server's own CPU time per request: what the figure costs, less sensitive than
+            # requests/s to whatever else shares the cores.
+            print(f"server CPU per request: {cpu_used * 1000 / int(served.group(1)):.1f} ms")
     finally:
         server.terminate()
         server.wait(timeout=30)

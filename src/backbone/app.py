@@ -75,12 +75,12 @@ def create_app(
     app.state.container = resolved
     app.add_middleware(RequestMiddleware)
     install_problem_handlers(app)
+    open_api = create_open_api()
+    open_api.state.container = resolved
+    app.mount(OPEN_API_PREFIX, open_api)  # first: apps' calls are matched before every other route
     _add_operations_routes(app)
     for router in _routers():
         app.include_router(router)
-    open_api = create_open_api()
-    open_api.state.container = resolved
-    app.mount(OPEN_API_PREFIX, open_api)
     install_portal(app)  # last: the portal's pages take every path the API does not
     return app
 

@@ -169,7 +169,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     # The open platform reaches this installation's firms through an in-process adapter over the
     # brokerage's own services, and other firms over HTTP; only the adapters import the brokerage.
     firm_adapters = AdapterFactory(
-        clock=clock, database=database, brokerage=brokerage, holdings=holdings, watchlists=watchlists
+        clock=clock,
+        database=database,
+        brokerage=brokerage,
+        holdings=holdings,
+        watchlists=watchlists,
+        firm_timeout_ms=settings.platform_firm_timeout_ms,
     )
     return Container(
         settings=settings,
@@ -192,6 +197,6 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
             adapters=firm_adapters,
             instruments=instruments,
             issuer=settings.public_url.rstrip("/"),
-            key_directory=settings.var_directory,
+            var_directory=settings.var_directory,
         ),
     )

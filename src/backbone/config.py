@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     webhook_worker: bool = Field(
         default=True, description="Deliver the open platform's webhooks from a thread in `backbone serve`"
     )
+    platform_firm_timeout_ms: int = Field(
+        default=2_000,
+        ge=50,
+        le=60_000,
+        description="How long the open platform waits for a firm's HTTP API, per attempt",
+    )
     identity_adapters: Literal["development"] = Field(
         default="development",
         description=(

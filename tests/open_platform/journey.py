@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -97,12 +96,8 @@ class Browser:
 
     def sign(self, document: bytes) -> str:
         assert self.key is not None and self.certificate_pem is not None
-        issued_at = datetime.fromisoformat(json.loads(document)["time"].replace("Z", "+00:00"))
-        # A second on: CMS signing times are whole seconds, and a certificate issued a moment ago
-        # (at a fraction of a second) must already be valid at the signing time.
-        signing_time = max(self.now(), issued_at) + timedelta(seconds=1)
         signed = sign_document(
-            document, certificate_pem=self.certificate_pem, key=self.key, signing_time=signing_time
+            document, certificate_pem=self.certificate_pem, key=self.key, signing_time=self.now()
         )
         return base64.b64encode(signed).decode()
 

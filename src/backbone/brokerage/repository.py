@@ -271,6 +271,17 @@ def account_by_number(session: Session, firm: Firm, number: str) -> Account | No
     return None if row is None else _account(row, firm)
 
 
+def account_with_holder(session: Session, firm: Firm, number: str) -> tuple[Account, str | None] | None:
+    """The account and its holder's personal identifier, in one query (for the open platform's
+    in-process adapter, which checks the holder on every read)."""
+    found = session.execute(
+        select(AccountRow, CustomerRow.personal_identifier)
+        .join(CustomerRow, CustomerRow.id == AccountRow.customer_id)
+        .where(AccountRow.firm_id == firm.id, AccountRow.number == number)
+    ).first()
+    return None if found is None else (_account(found[0], firm), found[1])
+
+
 def accounts_of_customer(session: Session, customer_id: int) -> list[Account]:
     rows = list(
         session.scalars(

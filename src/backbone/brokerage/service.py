@@ -189,6 +189,13 @@ class Brokerage:
             raise UnknownAccount(f"no account {account_id}")
         return account
 
+    def account_with_holder(self, session: Session, firm: Firm, number: str) -> tuple[Account, str | None]:
+        """The account and its holder's personal identifier."""
+        found = repository.account_with_holder(session, firm, firm.account_number_format.parse(number))
+        if found is None:
+            raise UnknownAccount(f"{firm.code} has no account {number}")
+        return found
+
     def account_by_number(self, session: Session, firm_code: str, number: str) -> Account:
         firm = self.firm(session, firm_code)
         digits = firm.account_number_format.parse(number)

@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import partial
 from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
+from backbone.errors import InvalidCursor
 from backbone.identity.service import Identity
 from backbone.kit.clock import Clock
 from backbone.kit.db import Database
@@ -24,13 +28,13 @@ from backbone.open_platform.adapters.interface import (
     FirmBalance,
     FirmError,
     FirmRefusal,
+    FirmRejectedCursor,
     FirmTransactionPage,
     FirmWatchlistGroup,
     TransactionQuery,
 )
 from backbone.open_platform.audit.repository import DataRead
 from backbone.open_platform.audit.service import ReadAudit
-from backbone.open_platform.companies import repository as companies_repository
 from backbone.open_platform.companies.domain import App
 from backbone.open_platform.errors import (
     CapabilityMissing,
@@ -39,13 +43,15 @@ from backbone.open_platform.errors import (
     UnknownVirtualAccount,
 )
 from backbone.open_platform.firms.service import FirmDirectory
-from backbone.open_platform.journey import repository as journey_repository
 from backbone.open_platform.journey.domain import AccessState, LinkedAccount, Membership
 from backbone.open_platform.journey.service import Journey
 from backbone.open_platform.oauth.domain import AccessGrant
+from backbone.open_platform.oauth.service import Caller
+from backbone.open_platform.reads import shared_reading
 from backbone.open_platform.virtual_accounts.domain import parse_number
 
 FIRM_CALLS_PARALLEL_MAX = 8
+IDENTIFIERS_CACHED_MAX = 100_000
 T = TypeVar("T")
 
 
@@ -62,6 +68,7 @@ class FirmStatus(StrEnum):
 class Reading:
     """What the platform knows of the member and app at the start of a call."""
 
+    grant: AccessGrant
     app: App
     membership: Membership
     personal_identifier: str
@@ -94,21 +101,29 @@ class Inquiry:
         self._journey = journey
         self._firms = firms
         self._audit = audit
+        self._identifiers: dict[int, str] = {}
         self._pool = ThreadPoolExecutor(
             max_workers=FIRM_CALLS_PARALLEL_MAX, thread_name_prefix="platform-firm"
         )
 
-    def reading(self, grant: AccessGrant) -> Reading:
-        if grant.membership_id is None or grant.member_id is None:
+    def reading(self, session: Session, caller: Caller) -> Reading:
+        """Who calls for whom, with the app's linked accounts and their consents, in the caller's
+        read session (the one that checked the token)."""
+        grant, membership = caller.grant, caller.membership
+        if membership is None or grant.member_id is None:
             raise MemberTokenRequired("this needs a token the member authorized (authorization code)")
-        with self._database.reading() as session:
-            app = companies_repository.app_by_id(session, grant.app_id)
-            membership = journey_repository.membership_by_id(session, grant.membership_id)
-            if app is None or membership is None or membership.member_id != grant.member_id:
-                raise UnknownVirtualAccount("no such virtual account")
-            member = self._identity.members.member(session, grant.member_id)
-            linked = self._journey.linked_accounts(session, membership, app)
-        return Reading(app, membership, member.personal_identifier, linked)
+        linked = self._journey.linked_accounts(session, membership, caller.app)
+        return Reading(grant, caller.app, membership, self._identifier(session, grant.member_id), linked)
+
+    def _identifier(self, session: Session, member_id: int) -> str:
+        """The member's personal identifier (CI), which never changes: looked up once."""
+        found = self._identifiers.get(member_id)
+        if found is None:
+            found = self._identity.members.member(session, member_id).personal_identifier
+            if len(self._identifiers) >= IDENTIFIERS_CACHED_MAX:
+                self._identifiers.clear()
+            self._identifiers[member_id] = found
+        return found
 
     def target(self, reading: Reading, number: str) -> LinkedAccount:
         """The linked account with this number, readable now; one answer for unknown, another
@@ -135,6 +150,8 @@ class Inquiry:
             )
         try:
             result = work(linked)
+        except FirmRejectedCursor as error:
+            raise InvalidCursor(error.detail) from error
         except FirmRefusal as error:
             raise FirmUnavailable(
                 f"{linked.firm.code} refused: {error.detail}", firm=linked.firm.code
@@ -200,6 +217,27 @@ class Inquiry:
         now = self._clock.now()
         results: list[AccountBalance | None] = [None] * len(reading.linked)
         pending: list[tuple[int, LinkedAccount, Future[FirmBalance]]] = []
+        with shared_reading(self._database):  # the in-process firms answer from one read session
+            self._start_balances(reading, now, results, pending)
+        for index, linked, future in pending:
+            results[index] = self._balance_now(future.result, linked)
+        answered = [item for item in results if item is not None]
+        reads = [
+            self._read(reading, item.linked, "integrated_portfolio", request_id)
+            for item in answered
+            if item.status is FirmStatus.OK
+        ]
+        self._audit.record(reads)
+        return answered
+
+    def _start_balances(
+        self,
+        reading: Reading,
+        now: datetime,
+        results: list[AccountBalance | None],
+        pending: list[tuple[int, LinkedAccount, Future[FirmBalance]]],
+    ) -> None:
+        """Answers the in-process firms' accounts at once and starts the others' in the pool."""
         for index, linked in enumerate(reading.linked):
             state = linked.state(now)
             if state is not AccessState.OK:
@@ -217,16 +255,6 @@ class Inquiry:
                 else:
                     future = self._pool.submit(adapter.balance, reading.personal_identifier, number)
                     pending.append((index, linked, future))
-        for index, linked, future in pending:
-            results[index] = self._balance_now(future.result, linked)
-        answered = [item for item in results if item is not None]
-        reads = [
-            self._read(reading, item.linked, "integrated_portfolio", request_id)
-            for item in answered
-            if item.status is FirmStatus.OK
-        ]
-        self._audit.record(reads)
-        return answered
 
     def _balance_now(self, call: Callable[[], FirmBalance], linked: LinkedAccount) -> AccountBalance:
         try:

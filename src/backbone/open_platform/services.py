@@ -49,7 +49,7 @@ def build_open_platform(
     adapters: AdapterBuilder,
     instruments: dict[str, Instrument],
     issuer: str,
-    key_directory: Path,
+    var_directory: Path,
 ) -> OpenPlatform:
     companies = Companies(clock=clock, ids=ids)
     firms = FirmDirectory(clock=clock, ids=ids, adapters=adapters)
@@ -59,11 +59,11 @@ def build_open_platform(
         issuer=issuer,
         clock=clock,
         ids=ids,
-        keys=SigningKeys.generated_once(key_directory),
+        keys=SigningKeys.generated_once(var_directory),
         companies=companies,
         journey=journey,
     )
-    audit = ReadAudit(database=database)
+    audit = ReadAudit(database=database, spool_directory=var_directory / "read-audit")
     return OpenPlatform(
         companies=companies,
         firms=firms,

@@ -33,6 +33,10 @@ NON_PAGE_PREFIXES = (
     "/readyz",
     "/metrics",
     "/problems",
+    # The open platform's OAuth server and open API answer apps in problem+json (docs/open_platform.md).
+    "/oauth/",
+    "/open/",
+    "/.well-known/",
 )
 
 

@@ -376,3 +376,26 @@ def test_a_signing_time_before_the_challenge_is_refused(container: Container, cl
     challenge = issue(container, member)
     with pytest.raises(SignatureInvalid):
         verify(container, challenge, sign(holder, challenge.document, clock.now() - timedelta(hours=1)))
+
+
+def test_a_signature_within_the_second_of_issue_verifies(container: Container, clock: SimulatedClock) -> None:
+    """A member signs in the same second as the certificate was issued, at a fraction of a second:
+    the CMS signing time is whole seconds, so the certificate's recorded validity must start at
+    its own whole-second notBefore, not at the fraction, or the fresh signature looks premature."""
+    clock.advance(timedelta(milliseconds=731))
+    member = flows.sign_up(container)
+    key = generate_key(KeyAlgorithm.EC_P256)
+    with container.database.transaction() as session:
+        issued = container.identity.authority.issue(session, member, signing_request(key))
+    certificate = x509.load_der_x509_certificate(issued.certificate_der)
+    assert issued.not_before == certificate.not_valid_before_utc
+    assert issued.not_after == certificate.not_valid_after_utc
+    assert clock.now().microsecond != 0
+    challenge = issue(container, member)
+
+    verified = verify(
+        container, challenge, sign(flows.Holder(key=key, certificate=issued), challenge.document, clock.now())
+    )
+
+    assert verified.certificate_serial == issued.serial
+    assert stored_signatures(container) == 1

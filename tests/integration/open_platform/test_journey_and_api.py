@@ -111,6 +111,7 @@ def test_a_member_completes_the_journey_and_the_app_reads_the_same_figures_as_th
 
     membership = check(client.get("/open/v1/membership", headers=bearer(tokens)))
     assert membership["readable_accounts"] == 2
+    container.open_platform.audit.flush()  # the trail is written off the request path
     with container.database.reading() as session:
         from backbone.open_platform.audit.repository import reads_of_member  # noqa: PLC0415
 

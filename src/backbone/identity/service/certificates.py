@@ -114,13 +114,17 @@ class CertificateAuthority:
             )
         root = self.root(session)
         serial = x509.random_serial_number()
-        not_after = now + timedelta(days=certificate_validity_days(extended=extended))
+        # X.509 validity times are whole seconds: the record keeps exactly the certificate's own
+        # times, so a signature made within the second of issue (its CMS signing time is whole
+        # seconds too) falls inside the validity instead of a fraction before it.
+        not_before = now.replace(microsecond=0)
+        not_after = not_before + timedelta(days=certificate_validity_days(extended=extended))
         certificate = authority.issue(
             root,
             csr,
             subject=authority.member_subject(name=member.name, member_number=str(member.id)),
             serial=serial,
-            not_before=now,
+            not_before=not_before,
             not_after=not_after,
         )
         certificate_id = self._ids.next()
@@ -132,7 +136,7 @@ class CertificateAuthority:
             subject=certificate.subject.rfc4514_string(),
             key_algorithm=authority.key_algorithm(certificate),
             extended=extended,
-            not_before=now,
+            not_before=not_before,
             not_after=not_after,
             certificate_der=certificate.public_bytes(Encoding.DER),
             issued_at=now,

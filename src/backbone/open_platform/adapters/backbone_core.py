@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from backbone.brokerage.domain import Account, Position, TransactionLine
+from backbone.brokerage.domain import Account, Firm, Position, TransactionLine
 from backbone.brokerage.domain import TransactionKind as BrokerageKind
 from backbone.brokerage.errors import BrokerageError
 from backbone.brokerage.holdings import Holdings
@@ -22,12 +22,14 @@ from backbone.open_platform.adapters.interface import (
     FirmBalance,
     FirmPosition,
     FirmRefusal,
+    FirmRejectedCursor,
     FirmTransaction,
     FirmTransactionPage,
     FirmWatchlistGroup,
     TransactionKind,
     TransactionQuery,
 )
+from backbone.open_platform.reads import reading
 
 
 class BackboneCoreFirm:
@@ -45,13 +47,14 @@ class BackboneCoreFirm:
         self._brokerage = brokerage
         self._holdings = holdings
         self._watchlists = watchlists
+        self._firm: Firm | None = None  # a firm's id and number format never change: asked once
 
     @property
     def capabilities(self) -> frozenset[Capability]:
         return ALL_CAPABILITIES
 
     def accounts(self, personal_identifier: str) -> list[FirmAccount]:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             firm = self._firm_id(session)
             return [
                 _account(account)
@@ -62,11 +65,11 @@ class BackboneCoreFirm:
             ]
 
     def account(self, personal_identifier: str, number: str) -> FirmAccount:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             return _account(self._own_account(session, personal_identifier, number))
 
     def balance(self, personal_identifier: str, number: str) -> FirmBalance:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             account = self._own_account(session, personal_identifier, number)
             balance = self._holdings.balance(session, account)
         return FirmBalance(
@@ -81,7 +84,7 @@ class BackboneCoreFirm:
     def transactions(
         self, personal_identifier: str, number: str, query: TransactionQuery
     ) -> FirmTransactionPage:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             account = self._own_account(session, personal_identifier, number)
             try:
                 page = self._holdings.transactions(
@@ -96,13 +99,13 @@ class BackboneCoreFirm:
                     limit=query.limit,
                 )
             except InvalidCursor as error:
-                raise FirmRefusal(error.detail) from error
+                raise FirmRejectedCursor(error.detail) from error
         return FirmTransactionPage(
             items=tuple(_transaction(line) for line in page.items), next_cursor=page.next_cursor
         )
 
     def watchlist(self, personal_identifier: str, number: str) -> list[FirmWatchlistGroup]:
-        with self._database.reading() as session:
+        with reading(self._database) as session:
             account = self._own_account(session, personal_identifier, number)
             groups = self._watchlists.groups(session, account.customer_id)
         return [FirmWatchlistGroup(group.name, group.instruments) for group in groups]
@@ -110,20 +113,25 @@ class BackboneCoreFirm:
     # --- internals ------------------------------------------------------------------------------
 
     def _firm_id(self, session: Session) -> int:
-        try:
-            return self._brokerage.firm(session, self.firm_code).id
-        except BrokerageError as error:
-            raise FirmRefusal(f"{self.firm_code} is not a firm on this installation") from error
+        return self._firm_of(session).id
+
+    def _firm_of(self, session: Session) -> Firm:
+        if self._firm is None:
+            try:
+                self._firm = self._brokerage.firm(session, self.firm_code)
+            except BrokerageError as error:
+                raise FirmRefusal(f"{self.firm_code} is not a firm on this installation") from error
+        return self._firm
 
     def _own_account(self, session: Session, personal_identifier: str, number: str) -> Account:
         """The account, which must be this person's: the firm's own check, independent of the
         platform's mapping."""
+        firm = self._firm_of(session)
         try:
-            account = self._brokerage.account_by_number(session, self.firm_code, number)
-            customer = self._brokerage.customer(session, account.customer_id)
+            account, holder = self._brokerage.account_with_holder(session, firm, number)
         except BrokerageError as error:
             raise FirmRefusal("no such account of this person") from error
-        if customer.personal_identifier != personal_identifier or not account.is_active:
+        if holder != personal_identifier or not account.is_active:
             raise FirmRefusal("no such account of this person")
         return account
 

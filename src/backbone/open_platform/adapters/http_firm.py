@@ -30,6 +30,7 @@ from backbone.open_platform.adapters.interface import (
     FirmError,
     FirmPosition,
     FirmRefusal,
+    FirmRejectedCursor,
     FirmTransaction,
     FirmTransactionPage,
     FirmWatchlistGroup,
@@ -125,6 +126,12 @@ class HttpFirm:
             raise FirmError("the firm did not answer in time", reason="timeout") from error
         except httpx.HTTPError as error:
             raise FirmError(f"the firm could not be reached: {type(error).__name__}") from error
+        if (
+            response.status_code in (400, 422)
+            and params is not None
+            and any(name == "cursor" for name, _ in params)
+        ):
+            raise FirmRejectedCursor(f"the firm refused the page cursor ({response.status_code})")
         if response.status_code in (400, 404, 422):
             raise FirmRefusal(f"the firm refused ({response.status_code})")
         if response.status_code != 200:

@@ -55,6 +55,11 @@ class FirmRefusal(BackboneError):
     title = "The securities firm refused"
 
 
+class FirmRejectedCursor(FirmRefusal):
+    """The firm does not recognise the page cursor: the app sent a bad one, the firm is fine
+    (the platform answers 422 backbone.invalid_cursor)."""
+
+
 @dataclass(frozen=True, slots=True)
 class FirmAccount:
     number: str  # the firm's real number, digits only: stays inside the platform

@@ -131,8 +131,7 @@ def _routes(api: FastAPI) -> None:  # noqa: PLR0915 - one place lists the whole 
     @api.get(
         "/membership", summary="The member's use of this app: status, consents, accounts", tags=["member"]
     )
-    def membership(grant: AccountReader, platform: PlatformDep, clock: ClockDep) -> MembershipOut:
-        reading = platform.inquiry.reading(grant)
+    def membership(reading: AccountReader, platform: PlatformDep, clock: ClockDep) -> MembershipOut:
         now = clock.now()
         consents = []
         for linked in reading.linked:
@@ -155,15 +154,14 @@ def _routes(api: FastAPI) -> None:  # noqa: PLR0915 - one place lists the whole 
             app_name=reading.app.name,
             status=reading.membership.status.value,
             applied_at=reading.membership.applied_at.astimezone(SEOUL),
-            scopes=sorted(scope.value for scope in grant.scopes),
+            scopes=sorted(scope.value for scope in reading.grant.scopes),
             linked_accounts=len(reading.linked),
             readable_accounts=sum(1 for linked in reading.linked if linked.state(now).value == "ok"),
             consents=list(unique.values()),
         )
 
     @api.get("/accounts", summary="The virtual accounts the member linked to this app", tags=["accounts"])
-    def accounts(grant: AccountReader, platform: PlatformDep, clock: ClockDep) -> list[LinkedAccountOut]:
-        reading = platform.inquiry.reading(grant)
+    def accounts(reading: AccountReader, platform: PlatformDep, clock: ClockDep) -> list[LinkedAccountOut]:
         now = clock.now()
         found = []
         for linked in reading.linked:
@@ -192,13 +190,12 @@ def _routes(api: FastAPI) -> None:  # noqa: PLR0915 - one place lists the whole 
     )
     def balance(
         number: NumberPath,
-        grant: AccountReader,
+        reading: AccountReader,
         platform: PlatformDep,
         clock: ClockDep,
         instruments: InstrumentsDep,
         request_id: RequestIdDep,
     ) -> BalanceOut:
-        reading = platform.inquiry.reading(grant)
         linked, found = platform.inquiry.balance(reading, number, request_id)
         return balance_out(linked, found, instruments, clock.now())
 
@@ -209,7 +206,7 @@ def _routes(api: FastAPI) -> None:  # noqa: PLR0915 - one place lists the whole 
     )
     def transactions(
         number: NumberPath,
-        grant: AccountReader,
+        reading: AccountReader,
         platform: PlatformDep,
         request_id: RequestIdDep,
         since: Annotated[
@@ -230,7 +227,6 @@ def _routes(api: FastAPI) -> None:  # noqa: PLR0915 - one place lists the whole 
         query = TransactionQuery(
             since=start, until=end, kinds=None if not kind else tuple(kind), cursor=cursor, limit=limit
         )
-        reading = platform.inquiry.reading(grant)
         linked, page = platform.inquiry.transactions(reading, number, query, request_id)
         return TransactionPageOut(
             virtual_account_number=linked.virtual_account.number,
@@ -242,25 +238,23 @@ def _routes(api: FastAPI) -> None:  # noqa: PLR0915 - one place lists the whole 
     @api.get("/accounts/{number}/portfolio", summary="자산 구성: amounts and ratios", tags=["accounts"])
     def portfolio(
         number: NumberPath,
-        grant: AccountReader,
+        reading: AccountReader,
         platform: PlatformDep,
         clock: ClockDep,
         instruments: InstrumentsDep,
         request_id: RequestIdDep,
     ) -> PortfolioOut:
-        reading = platform.inquiry.reading(grant)
         linked, found = platform.inquiry.portfolio(reading, number, request_id)
         return portfolio_out(linked, found, instruments, clock.now())
 
     @api.get("/accounts/{number}/watchlist", summary="관심종목 at the account's firm", tags=["accounts"])
     def watchlist(
         number: NumberPath,
-        grant: WatchlistReader,
+        reading: WatchlistReader,
         platform: PlatformDep,
         instruments: InstrumentsDep,
         request_id: RequestIdDep,
     ) -> WatchlistOut:
-        reading = platform.inquiry.reading(grant)
         linked, groups = platform.inquiry.watchlist(reading, number, request_id)
         return WatchlistOut(
             virtual_account_number=linked.virtual_account.number,
@@ -285,13 +279,12 @@ def _routes(api: FastAPI) -> None:  # noqa: PLR0915 - one place lists the whole 
         "/portfolio", summary="통합계좌조회: every linked account, with a status per firm", tags=["accounts"]
     )
     def integrated(
-        grant: AccountReader,
+        reading: AccountReader,
         platform: PlatformDep,
         clock: ClockDep,
         instruments: InstrumentsDep,
         request_id: RequestIdDep,
     ) -> IntegratedPortfolioOut:
-        reading = platform.inquiry.reading(grant)
         answered = platform.inquiry.integrated(reading, request_id)
         now = clock.now()
         accounts_out = []

@@ -12,8 +12,9 @@ from backbone.dependencies import service
 from backbone.exchange.instruments import Instrument
 from backbone.kit.clock import Clock
 from backbone.kit.db import Database
-from backbone.open_platform.companies import repository as companies_repository
+from backbone.open_platform.companies.domain import App
 from backbone.open_platform.errors import InsufficientScope, QuotaExceeded, RateLimited, TokenRejected
+from backbone.open_platform.inquiry import Reading
 from backbone.open_platform.oauth.domain import AccessGrant
 from backbone.open_platform.oauth.service import BEARER_CHALLENGE
 from backbone.open_platform.scopes import Scope
@@ -30,24 +31,75 @@ def database(request: Request) -> Database:
     return cast(Database, service(request, "database"))
 
 
-def clock(request: Request) -> Clock:
+# The dependencies that only look something up are `async`: FastAPI runs a plain `def` dependency
+# in the thread pool, and a thread hop costs far more than these lookups.
+
+
+async def platform_dependency(request: Request) -> OpenPlatform:
+    return platform(request)
+
+
+async def clock(request: Request) -> Clock:
     return cast(Clock, service(request, "clock"))
 
 
-def instruments(request: Request) -> dict[str, Instrument]:
+async def instruments(request: Request) -> dict[str, Instrument]:
     return cast(dict[str, Instrument], service(request, "instruments"))
 
 
-PlatformDep = Annotated[OpenPlatform, Depends(platform)]
+PlatformDep = Annotated[OpenPlatform, Depends(platform_dependency)]
 ClockDep = Annotated[Clock, Depends(clock)]
 InstrumentsDep = Annotated[dict[str, Instrument], Depends(instruments)]
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", "") or "")
 
 
 RequestIdDep = Annotated[str, Depends(request_id)]
+
+
+def _limits(opened: OpenPlatform, app: App, response: Response) -> None:
+    decision = opened.limits.take(app.id, daily_quota=app.daily_quota, burst_limit=app.burst_limit)
+    headers = {
+        "RateLimit-Limit": str(decision.limit),
+        "RateLimit-Remaining": str(decision.remaining),
+        "RateLimit-Reset": str(decision.reset_s),
+    }
+    if not decision.allowed:
+        headers["Retry-After"] = str(decision.retry_after_s)
+        if decision.reason == "quota":
+            raise QuotaExceeded(f"the daily quota of {decision.limit:,} calls is used up", headers=headers)
+        raise RateLimited(f"at most {app.burst_limit} calls per second", headers=headers)
+    response.headers.update(headers)
+
+
+def _authorized(
+    request: Request,
+    response: Response,
+    credentials: HTTPAuthorizationCredentials | None,
+    scope: Scope,
+    *,
+    member: bool,
+) -> tuple[AccessGrant, Reading | None]:
+    """The token, the app's limits and the scope checked, and for a member's data what the app
+    may read: all in one read session."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise TokenRejected(
+            "send `Authorization: Bearer <access token>`", headers={"WWW-Authenticate": BEARER_CHALLENGE}
+        )
+    opened = platform(request)
+    with database(request).reading() as session:
+        caller = opened.oauth.caller(session, credentials.credentials)
+        _limits(opened, caller.app, response)
+        if scope not in caller.grant.scopes:
+            raise InsufficientScope(
+                f"this needs the {scope.value} scope",
+                headers={"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="insufficient_scope"'},
+                scope=scope.value,
+            )
+        reading = opened.inquiry.reading(session, caller) if member else None
+    return caller.grant, reading
 
 
 def requires_scope(scope: Scope) -> Any:
@@ -56,41 +108,24 @@ def requires_scope(scope: Scope) -> Any:
         response: Response,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> AccessGrant:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise TokenRejected(
-                "send `Authorization: Bearer <access token>`", headers={"WWW-Authenticate": BEARER_CHALLENGE}
-            )
-        opened = platform(request)
-        with database(request).reading() as session:
-            grant = opened.oauth.authenticate(session, credentials.credentials)
-            app = companies_repository.app_by_id(session, grant.app_id)
-        if app is None:
-            raise TokenRejected("the app is gone", headers={"WWW-Authenticate": BEARER_CHALLENGE})
-        decision = opened.limits.take(app.id, daily_quota=app.daily_quota, burst_limit=app.burst_limit)
-        headers = {
-            "RateLimit-Limit": str(decision.limit),
-            "RateLimit-Remaining": str(decision.remaining),
-            "RateLimit-Reset": str(decision.reset_s),
-        }
-        if not decision.allowed:
-            headers["Retry-After"] = str(decision.retry_after_s)
-            if decision.reason == "quota":
-                raise QuotaExceeded(
-                    f"the daily quota of {decision.limit:,} calls is used up", headers=headers
-                )
-            raise RateLimited(f"at most {app.burst_limit} calls per second", headers=headers)
-        response.headers.update(headers)
-        if scope not in grant.scopes:
-            raise InsufficientScope(
-                f"this needs the {scope.value} scope",
-                headers={"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="insufficient_scope"'},
-                scope=scope.value,
-            )
-        return grant
+        return _authorized(request, response, credentials, scope, member=False)[0]
 
     return Depends(dependency)
 
 
-AccountReader = Annotated[AccessGrant, requires_scope(Scope.ACCOUNT_READ)]
-WatchlistReader = Annotated[AccessGrant, requires_scope(Scope.WATCHLIST_READ)]
+def reads_member_data(scope: Scope) -> Any:
+    def dependency(
+        request: Request,
+        response: Response,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Reading:
+        reading = _authorized(request, response, credentials, scope, member=True)[1]
+        assert reading is not None
+        return reading
+
+    return Depends(dependency)
+
+
+AccountReader = Annotated[Reading, reads_member_data(Scope.ACCOUNT_READ)]
+WatchlistReader = Annotated[Reading, reads_member_data(Scope.WATCHLIST_READ)]
 MarketReader = Annotated[AccessGrant, requires_scope(Scope.MARKET_READ)]

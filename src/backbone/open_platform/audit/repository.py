@@ -114,6 +114,12 @@ def insert_reads(session: Session, reads: Sequence[DataRead]) -> None:
         )
 
 
+def read_ids_present(session: Session, ids: Sequence[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(session.connection().scalars(select(_READS.c.id).where(_READS.c.id.in_(ids))))
+
+
 def reads_of_member(session: Session, member_id: int, limit: int) -> list[DataRead]:
     rows = session.connection().execute(
         select(_READS).where(_READS.c.member_id == member_id).order_by(_READS.c.id.desc()).limit(limit)

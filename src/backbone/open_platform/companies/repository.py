@@ -23,7 +23,7 @@ def _company(row: CompanyRow) -> Company:
     )
 
 
-def _app(row: AppRow) -> App:
+def app_of_row(row: AppRow) -> App:
     return App(
         id=row.id,
         company_id=row.company_id,
@@ -105,24 +105,24 @@ def app_count(session: Session, company_id: int) -> int:
 
 def app_by_client_id(session: Session, client_id: str) -> App | None:
     row = session.scalars(select(AppRow).where(AppRow.client_id == client_id)).first()
-    return None if row is None else _app(row)
+    return None if row is None else app_of_row(row)
 
 
 def app_by_id(session: Session, app_id: int) -> App | None:
     row = session.get(AppRow, app_id)
-    return None if row is None else _app(row)
+    return None if row is None else app_of_row(row)
 
 
 def apps_of_company(session: Session, company_id: int) -> list[App]:
     rows = session.scalars(select(AppRow).where(AppRow.company_id == company_id).order_by(AppRow.id))
-    return [_app(row) for row in rows]
+    return [app_of_row(row) for row in rows]
 
 
 def apps_in_status(session: Session, statuses: list[AppStatus]) -> list[App]:
     rows = session.scalars(
         select(AppRow).where(AppRow.status.in_([status.value for status in statuses])).order_by(AppRow.id)
     )
-    return [_app(row) for row in rows]
+    return [app_of_row(row) for row in rows]
 
 
 def update_app(

@@ -10,7 +10,7 @@ from backbone.open_platform.firms.domain import AdapterKind, PlatformFirm
 from backbone.open_platform.models import FirmRow
 
 
-def _firm(row: FirmRow) -> PlatformFirm:
+def firm_of(row: FirmRow) -> PlatformFirm:
     return PlatformFirm(
         id=row.id,
         code=row.code,
@@ -40,20 +40,20 @@ def insert_firm(session: Session, firm: PlatformFirm) -> None:
 
 def firm_by_code(session: Session, code: str) -> PlatformFirm | None:
     row = session.scalars(select(FirmRow).where(FirmRow.code == code)).first()
-    return None if row is None else _firm(row)
+    return None if row is None else firm_of(row)
 
 
 def firm_by_id(session: Session, firm_id: int) -> PlatformFirm | None:
     row = session.get(FirmRow, firm_id)
-    return None if row is None else _firm(row)
+    return None if row is None else firm_of(row)
 
 
 def firms(session: Session) -> list[PlatformFirm]:
-    return [_firm(row) for row in session.scalars(select(FirmRow).order_by(FirmRow.code))]
+    return [firm_of(row) for row in session.scalars(select(FirmRow).order_by(FirmRow.code))]
 
 
 def firms_by_ids(session: Session, ids: list[int]) -> dict[int, PlatformFirm]:
     if not ids:
         return {}
     rows = session.scalars(select(FirmRow).where(FirmRow.id.in_(sorted(set(ids)))))
-    return {row.id: _firm(row) for row in rows}
+    return {row.id: firm_of(row) for row in rows}

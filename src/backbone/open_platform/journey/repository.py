@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from backbone.open_platform.consents.domain import ConsentKind, ConsentMethod
-from backbone.open_platform.journey.domain import ConsentRequest, Membership, MembershipStatus
+from backbone.open_platform.consents.domain import Consent, ConsentKind, ConsentMethod
+from backbone.open_platform.consents.repository import consent_of
+from backbone.open_platform.firms.domain import PlatformFirm
+from backbone.open_platform.firms.repository import firm_of
+from backbone.open_platform.journey.domain import ConsentRequest, LinkedAccount, Membership, MembershipStatus
 from backbone.open_platform.models import (
     AccountLinkRow,
     AppRow,
     ConsentRequestRow,
+    ConsentRow,
+    FirmRow,
     MembershipRow,
     VirtualAccountRow,
 )
+from backbone.open_platform.virtual_accounts.domain import VirtualAccount, VirtualAccountStatus
+from backbone.open_platform.virtual_accounts.repository import virtual_account_of
 
 
-def _membership(row: MembershipRow) -> Membership:
+def membership_of_row(row: MembershipRow) -> Membership:
     return Membership(
         id=row.id,
         member_id=row.member_id,
@@ -47,24 +54,24 @@ def membership_of(session: Session, member_id: int, app_id: int) -> Membership |
     row = session.scalars(
         select(MembershipRow).where(MembershipRow.member_id == member_id, MembershipRow.app_id == app_id)
     ).first()
-    return None if row is None else _membership(row)
+    return None if row is None else membership_of_row(row)
 
 
 def membership_by_subject(session: Session, subject: str) -> Membership | None:
     row = session.scalars(select(MembershipRow).where(MembershipRow.subject == subject)).first()
-    return None if row is None else _membership(row)
+    return None if row is None else membership_of_row(row)
 
 
 def membership_by_id(session: Session, membership_id: int) -> Membership | None:
     row = session.get(MembershipRow, membership_id)
-    return None if row is None else _membership(row)
+    return None if row is None else membership_of_row(row)
 
 
 def memberships_of_member(session: Session, member_id: int) -> list[Membership]:
     rows = session.scalars(
         select(MembershipRow).where(MembershipRow.member_id == member_id).order_by(MembershipRow.id)
     )
-    return [_membership(row) for row in rows]
+    return [membership_of_row(row) for row in rows]
 
 
 def set_membership_status(
@@ -89,6 +96,47 @@ def linked_account_ids(session: Session, app_id: int, member_id: int) -> list[in
             .order_by(AccountLinkRow.virtual_account_id)
         )
     )
+
+
+def linked_accounts(session: Session, *, app_id: int, company_id: int, member_id: int) -> list[LinkedAccount]:
+    """The app's active linked accounts (in link order) with their firms and the newest consent
+    of each kind per firm: one query, as every open API call asks it."""
+    consent_governs = and_(
+        ConsentRow.member_id == VirtualAccountRow.member_id,
+        ConsentRow.firm_id == VirtualAccountRow.firm_id,
+        or_(
+            ConsentRow.kind == ConsentKind.PLATFORM_FIRM.value,
+            and_(ConsentRow.kind == ConsentKind.FINTECH_FIRM.value, ConsentRow.company_id == company_id),
+        ),
+    )
+    rows = session.execute(
+        select(VirtualAccountRow, FirmRow, ConsentRow)
+        .join(AccountLinkRow, AccountLinkRow.virtual_account_id == VirtualAccountRow.id)
+        .join(FirmRow, FirmRow.id == VirtualAccountRow.firm_id)
+        .outerjoin(ConsentRow, consent_governs)
+        .where(
+            AccountLinkRow.app_id == app_id,
+            VirtualAccountRow.member_id == member_id,
+            VirtualAccountRow.status == VirtualAccountStatus.ACTIVE.value,
+        )
+        .order_by(VirtualAccountRow.id, ConsentRow.id)
+    )
+    accounts: dict[int, tuple[VirtualAccount, PlatformFirm]] = {}
+    newest: dict[tuple[int, str], Consent] = {}
+    for account_row, firm_row, consent_row in rows:
+        if account_row.id not in accounts:
+            accounts[account_row.id] = (virtual_account_of(account_row, firm_row.code), firm_of(firm_row))
+        if consent_row is not None:  # ordered by id: the last one seen is the newest
+            newest[(account_row.id, consent_row.kind)] = consent_of(consent_row)
+    return [
+        LinkedAccount(
+            virtual_account=account,
+            firm=firm,
+            platform_consent=newest.get((account_id, ConsentKind.PLATFORM_FIRM.value)),
+            fintech_consent=newest.get((account_id, ConsentKind.FINTECH_FIRM.value)),
+        )
+        for account_id, (account, firm) in accounts.items()
+    ]
 
 
 def replace_links(

@@ -65,13 +65,12 @@ from backbone.open_platform.journey.domain import (
 from backbone.open_platform.oauth import repository as oauth_repository
 from backbone.open_platform.virtual_accounts import repository as accounts_repository
 from backbone.open_platform.virtual_accounts.domain import (
-    ISSUE_ATTEMPTS_MAX,
     VIRTUAL_ACCOUNTS_PER_MEMBER_MAX,
     IssueSource,
     VirtualAccount,
     VirtualAccountStatus,
     check_alias,
-    new_number,
+    draw_free_number,
     parse_number,
 )
 from backbone.open_platform.webhooks.domain import EventType
@@ -261,33 +260,9 @@ class Journey:
 
     def linked_accounts(self, session: Session, membership: Membership, app: App) -> list[LinkedAccount]:
         """The app's linked accounts with the consents that govern each (in link order)."""
-        ids = repository.linked_account_ids(session, app.id, membership.member_id)
-        if not ids:
-            return []
-        wanted = set(ids)
-        accounts = [
-            account
-            for account in accounts_repository.virtual_accounts_of_member(
-                session, membership.member_id, active_only=True
-            )
-            if account.id in wanted
-        ]
-        firms = firms_repository.firms_by_ids(session, [account.firm_id for account in accounts])
-        platform = consents_repository.current_consents(
-            session, membership.member_id, ConsentKind.PLATFORM_FIRM
+        return repository.linked_accounts(
+            session, app_id=app.id, company_id=app.company_id, member_id=membership.member_id
         )
-        fintech = consents_repository.current_consents(
-            session, membership.member_id, ConsentKind.FINTECH_FIRM, company_id=app.company_id
-        )
-        return [
-            LinkedAccount(
-                virtual_account=account,
-                firm=firms[account.firm_id],
-                platform_consent=platform.get(account.firm_id),
-                fintech_consent=fintech.get(account.firm_id),
-            )
-            for account in accounts
-        ]
 
     # --- steps 10 and 12: consents --------------------------------------------------------------
 
@@ -496,11 +471,7 @@ class Journey:
         return membership
 
     def _fresh_number(self, session: Session) -> str:
-        for _ in range(ISSUE_ATTEMPTS_MAX):
-            number = new_number()
-            if not accounts_repository.number_taken(session, number):
-                return number
-        raise LimitExceeded("could not draw a free virtual account number; try again")
+        return draw_free_number(lambda number: accounts_repository.number_taken(session, number))
 
     def _insert_request(
         self,

@@ -6,13 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backbone.open_platform.companies.domain import App
+from backbone.open_platform.companies.repository import app_of_row
+from backbone.open_platform.journey.domain import Membership
+from backbone.open_platform.journey.repository import membership_of_row
 from backbone.open_platform.models import (
+    AppRow,
     AuthorizationCodeRow,
     ClientAssertionRow,
+    MembershipRow,
     RefreshTokenRow,
     RevokedTokenRow,
 )
@@ -140,6 +146,24 @@ def revoke_refresh_tokens(session: Session, membership_id: int, at: datetime) ->
 def revoke_access_token(session: Session, jti: str, expires_at: datetime, at: datetime) -> None:
     if session.get(RevokedTokenRow, jti) is None:
         session.execute(insert(RevokedTokenRow).values(jti=jti, expires_at=expires_at, revoked_at=at))
+
+
+def token_holder(
+    session: Session, *, jti: str, client_id: str, subject: str
+) -> tuple[App, Membership | None, bool] | None:
+    """In one query: the token's app, the app's membership with this subject (if any), and
+    whether the token was revoked; None for an unknown app."""
+    revoked = select(RevokedTokenRow.jti).where(RevokedTokenRow.jti == jti).exists()
+    row = session.execute(
+        select(AppRow, MembershipRow, revoked.label("revoked"))
+        .outerjoin(MembershipRow, and_(MembershipRow.subject == subject, MembershipRow.app_id == AppRow.id))
+        .where(AppRow.client_id == client_id)
+    ).first()
+    if row is None:
+        return None
+    app_row, membership_row, is_revoked = row
+    membership = None if membership_row is None else membership_of_row(membership_row)
+    return app_of_row(app_row), membership, bool(is_revoked)
 
 
 def access_token_revoked(session: Session, jti: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from backbone.kit.clock import Clock
 from backbone.kit.ids import IdGenerator
-from backbone.open_platform.companies.domain import AppStatus
+from backbone.open_platform.companies.domain import App, AppStatus
 from backbone.open_platform.companies.service import Companies
 from backbone.open_platform.errors import TokenRejected
-from backbone.open_platform.journey import repository as journey_repository
+from backbone.open_platform.journey.domain import Membership
 from backbone.open_platform.journey.service import Journey
 from backbone.open_platform.oauth import repository
 from backbone.open_platform.oauth.domain import VERIFIED_TOKENS_CACHED_MAX, AccessGrant
@@ -26,6 +27,13 @@ from backbone.open_platform.scopes import Scope
 
 TOKEN_LENGTH_MAX = 4_096
 BEARER_CHALLENGE = 'Bearer realm="open-api"'
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    grant: AccessGrant
+    app: App
+    membership: Membership | None  # None for an app-level (client credentials) token
 
 
 class OAuth:
@@ -68,6 +76,11 @@ class OAuth:
         return claims
 
     def authenticate(self, session: Session, token: str) -> AccessGrant:
+        return self.caller(session, token).grant
+
+    def caller(self, session: Session, token: str) -> Caller:
+        """The token's grant with the app and membership it was checked against (so a call needs
+        not look them up again)."""
         claims = self.claims(token)
         now = self._clock.now()
         if claims.get("iss") != self.issuer or claims.get("aud") != self.server.audience:
@@ -76,33 +89,30 @@ class OAuth:
         if not isinstance(expiry, int) or now.timestamp() >= expiry:
             raise _rejected("the access token has expired")
         jti = str(claims.get("jti", ""))
-        if repository.access_token_revoked(session, jti):
+        subject = str(claims.get("sub", ""))
+        held = repository.token_holder(
+            session, jti=jti, client_id=str(claims.get("client_id", "")), subject=subject
+        )
+        if held is not None and held[2]:
             raise _rejected("the access token was revoked")
-        app = self._companies.app_by_client_id(session, str(claims.get("client_id", "")))
-        if app is None or app.status not in (
+        if held is None or held[0].status not in (
             AppStatus.SANDBOX,
             AppStatus.PENDING_APPROVAL,
             AppStatus.PRODUCTION,
         ):
             raise _rejected("the app is not allowed any more")
+        app, membership, _ = held
         scopes = frozenset(
             Scope(value)
             for value in str(claims.get("scope", "")).split()
             if value in Scope._value2member_map_
         )
-        subject = str(claims.get("sub", ""))
         membership_id = member_id = None
         if subject != app.client_id:
-            membership = journey_repository.membership_by_subject(session, subject)
-            if (
-                membership is None
-                or membership.app_id != app.id
-                or not membership.is_active
-                or not app.in_production
-            ):
+            if membership is None or not membership.is_active or not app.in_production:
                 raise _rejected("the member no longer uses this app")
             membership_id, member_id = membership.id, membership.member_id
-        return AccessGrant(
+        grant = AccessGrant(
             jti=jti,
             client_id=app.client_id,
             app_id=app.id,
@@ -112,6 +122,7 @@ class OAuth:
             scopes=scopes,
             expires_at=datetime.fromtimestamp(expiry, tz=UTC),
         )
+        return Caller(grant=grant, app=app, membership=membership)
 
     def metadata(self) -> dict[str, Any]:
         """RFC 8414 authorization server metadata."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from backbone.open_platform.errors import InvalidAlias, InvalidVirtualAccountNumber
+from backbone.open_platform.errors import InvalidAlias, InvalidVirtualAccountNumber, LimitExceeded
 
 NUMBER_DIGITS = 18
 ALIAS_LENGTH_MAX = 40
@@ -44,6 +44,17 @@ def new_number(random_below: Callable[[int], int] = secrets.randbelow) -> str:
     """A fresh number; `random_below(n)` is the CSPRNG in production (a test may inject another)."""
     body = str(1 + random_below(9)) + "".join(str(random_below(10)) for _ in range(NUMBER_DIGITS - 2))
     return body + str(luhn_check_digit(body))
+
+
+def draw_free_number(
+    is_taken: Callable[[str], bool], random_below: Callable[[int], int] = secrets.randbelow
+) -> str:
+    """A fresh number no account holds yet: drawn again on a collision, a bounded number of times."""
+    for _ in range(ISSUE_ATTEMPTS_MAX):
+        number = new_number(random_below)
+        if not is_taken(number):
+            return number
+    raise LimitExceeded("could not draw a free virtual account number; try again")
 
 
 def is_well_formed(number: str) -> bool:

@@ -11,7 +11,7 @@ from backbone.open_platform.models import FirmRow, VirtualAccountRow
 from backbone.open_platform.virtual_accounts.domain import IssueSource, VirtualAccount, VirtualAccountStatus
 
 
-def _virtual_account(row: VirtualAccountRow, firm_code: str) -> VirtualAccount:
+def virtual_account_of(row: VirtualAccountRow, firm_code: str) -> VirtualAccount:
     return VirtualAccount(
         id=row.id,
         number=row.number,
@@ -60,7 +60,7 @@ def virtual_accounts_of_member(
     )
     if active_only:
         statement = statement.where(VirtualAccountRow.status == VirtualAccountStatus.ACTIVE.value)
-    return [_virtual_account(row, code) for row, code in session.execute(statement)]
+    return [virtual_account_of(row, code) for row, code in session.execute(statement)]
 
 
 def virtual_account_by_number(session: Session, number: str) -> VirtualAccount | None:
@@ -69,7 +69,7 @@ def virtual_account_by_number(session: Session, number: str) -> VirtualAccount |
         .join(FirmRow, FirmRow.id == VirtualAccountRow.firm_id)
         .where(VirtualAccountRow.number == number)
     ).first()
-    return None if found is None else _virtual_account(found[0], found[1])
+    return None if found is None else virtual_account_of(found[0], found[1])
 
 
 def count_of_member(session: Session, member_id: int) -> int:
