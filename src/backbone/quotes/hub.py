@@ -32,7 +32,7 @@ from backbone.quotes.protocol import (
     encode,
 )
 
-QUEUE_MESSAGES_MAX: Final = 2_000  # waiting to be written, per subscriber, before it is too slow
+QUEUE_MESSAGES_MAX: Final = 8_192  # waiting to be written, per subscriber: a few full batches
 CONNECTIONS_MAX: Final = 20_000
 
 
