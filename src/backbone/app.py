@@ -29,7 +29,7 @@ from backbone.open_platform.journey.endpoints import router as portal_router
 from backbone.open_platform.oauth.endpoints import router as oauth_router
 from backbone.open_platform.webhooks.worker import WebhookWorker
 from backbone.problems import install_problem_handlers, problem_response
-from backbone.quotes.endpoints import quotes_router, quotes_socket_router
+from backbone.quotes.endpoints import WebSocketTransportMiddleware, quotes_router, quotes_socket_router
 from backbone.web import install_portal
 
 API_DESCRIPTION = """
@@ -84,6 +84,7 @@ def create_app(
     )
     app.state.container = resolved
     app.add_middleware(RequestMiddleware)
+    app.add_middleware(WebSocketTransportMiddleware)
     install_problem_handlers(app)
     _add_operations_routes(app)
     for router in _routers():

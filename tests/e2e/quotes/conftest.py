@@ -76,13 +76,16 @@ class Participant:
 
 
 def serve(
-    container: Container, *, queue_messages_max: int | None = None, send_buffer_bytes: int | None = None
+    container: Container,
+    *,
+    buffer_bytes_max: int | None = None,
+    send_buffer_bytes: int | None = None,
 ) -> Iterator[QuoteServer]:
     """Serve on a loopback port; `send_buffer_bytes` sets the kernel's send buffer of every
     connection (accepted sockets inherit it from the listening one), so that a client that stops
     reading backs up into the hub's queue after kilobytes rather than megabytes."""
-    if queue_messages_max is not None:
-        container.quotes.queue_messages_max = queue_messages_max
+    if buffer_bytes_max is not None:
+        container.quotes.buffer_bytes_max = buffer_bytes_max
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if send_buffer_bytes is not None:

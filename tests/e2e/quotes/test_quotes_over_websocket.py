@@ -183,6 +183,8 @@ def test_each_update_is_encoded_once_and_shared_by_every_subscriber(
             for client in (first, second):
                 await client.handle(await client.receive())
             start = first.books[CODE].sequence
+            # The real connections take the fast path: frames written to uvicorn's transport.
+            assert all(subscriber.transport is not None for subscriber in hub.subscribers[CODE])
             probes = [server_loop(probe), server_loop(probe)]
             assert len(hub.subscribers[CODE]) == 4
             await run(
@@ -209,9 +211,9 @@ def test_each_update_is_encoded_once_and_shared_by_every_subscriber(
 
 
 @pytest.fixture
-def small_queue_server(market_container: Container) -> Any:
+def small_buffer_server(market_container: Container) -> Any:
     yield from serve(
-        market_container, queue_messages_max=300, send_buffer_bytes=8_192
+        market_container, buffer_bytes_max=256 * 1_024, send_buffer_bytes=8_192
     )  # above one flood of 200
 
 
@@ -268,9 +270,9 @@ class SilentClient:
 
 
 def test_a_slow_client_is_closed_with_4001_and_the_fast_one_keeps_receiving(
-    small_queue_server: QuoteServer,
+    small_buffer_server: QuoteServer,
 ) -> None:
-    server = small_queue_server
+    server = small_buffer_server
     wait_for_open(server)
     participant = Participant(server)
     hub = server.container.quotes
