@@ -22,6 +22,9 @@ Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 # Everything else on the server is the portal's: these belong to the API and operations.
 NON_PAGE_PREFIXES = (
     "/api/",
+    "/open/",
+    "/oauth/",
+    "/.well-known/",
     "/static/",
     "/docs",
     "/redoc",
