@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from backbone.bootstrap import Container
 from backbone.brokerage.customer_endpoints import customer_router
 from backbone.brokerage.endpoints import backoffice_router
 from backbone.brokerage.trading.endpoints import operations_router, orders_router
+from backbone.demo.market import DemoMarket
 from backbone.errors import all_error_types
 from backbone.exchange.endpoints import market_router
 from backbone.identity.endpoints import identity_router
@@ -27,6 +29,7 @@ from backbone.open_platform.journey.endpoints import router as portal_router
 from backbone.open_platform.oauth.endpoints import router as oauth_router
 from backbone.open_platform.webhooks.worker import WebhookWorker
 from backbone.problems import install_problem_handlers, problem_response
+from backbone.quotes.endpoints import WebSocketTransportMiddleware, quotes_router, quotes_socket_router
 from backbone.web import install_portal
 
 API_DESCRIPTION = """
@@ -48,7 +51,13 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_market:
             resolved.trading = await run_in_threadpool(bootstrap.open_trading, resolved)
+            resolved.quotes.attach(asyncio.get_running_loop())
+        # Built before the pipeline runs: it reads the venue's books as recovered.
+        demo = _demo_market(resolved) if run_market and resolved.settings.demo_market else None
+        if resolved.trading is not None:
             resolved.trading.pipeline.start()
+        if demo is not None:
+            demo.start()
         worker = WebhookWorker(resolved.open_platform, resolved.database) if background else None
         if worker is not None:
             worker.start()
@@ -57,9 +66,12 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            if demo is not None:
+                await run_in_threadpool(demo.stop)
             if run_market and resolved.trading is not None:
                 await run_in_threadpool(resolved.trading.close)
                 resolved.trading = None
+                resolved.quotes.attach(None)
             if owns_container:
                 resolved.close()
 
@@ -74,6 +86,7 @@ def create_app(
     )
     app.state.container = resolved
     app.add_middleware(RequestMiddleware)
+    app.add_middleware(WebSocketTransportMiddleware)
     install_problem_handlers(app)
     open_api = create_open_api()
     open_api.state.container = resolved
@@ -83,6 +96,19 @@ def create_app(
         app.include_router(router)
     install_portal(app)  # last: the portal's pages take every path the API does not
     return app
+
+
+def _demo_market(container: Container) -> DemoMarket:
+    trading = container.trading
+    if trading is None:
+        raise RuntimeError("the demo market trades on the venue this process runs")
+    return DemoMarket(
+        pipeline=trading.pipeline,
+        venue=trading.venue,
+        clock=container.clock,
+        var_directory=container.settings.var_directory,
+        commands_per_second=container.settings.demo_market_commands_per_second,
+    )
 
 
 def _routers() -> list[APIRouter]:
@@ -97,6 +123,8 @@ def _routers() -> list[APIRouter]:
         business_router,
         operator_router,
         oauth_router,
+        quotes_router,
+        quotes_socket_router,
     ]
 
 

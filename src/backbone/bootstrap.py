@@ -20,10 +20,12 @@ from backbone.brokerage.trading.settlement import Settler
 from backbone.brokerage.trading.venue import Venue
 from backbone.brokerage.watchlists import Watchlists
 from backbone.config import Settings
+from backbone.demo.market import demo_clock
 from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.instruments import Instrument, load_instruments
 from backbone.exchange.journal import FsyncPolicy
 from backbone.exchange.repository import upsert_instruments
+from backbone.exchange.schedule import SessionSchedule
 from backbone.identity.adapters import development_adapters
 from backbone.identity.service import Identity, build_identity
 from backbone.identity.service.passkeys import WebauthnConfig
@@ -34,6 +36,8 @@ from backbone.ledger.domain import CASH
 from backbone.ledger.service import Ledger
 from backbone.open_platform.adapters.factory import AdapterFactory
 from backbone.open_platform.services import OpenPlatform, build_open_platform
+from backbone.quotes.feed import QuoteFeed
+from backbone.quotes.hub import QuoteHub
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Container:
     instruments: dict[str, Instrument]
     open_platform: OpenPlatform
     firm_adapters: AdapterFactory
+    quotes: QuoteHub
     trading: Trading | None = None  # opened by the one process that runs the market
 
     def close(self) -> None:
@@ -126,6 +131,9 @@ def open_trading(container: Container, *, journal_directory: Path | None = None)
     )
     container.holdings.prices.source = venue.last_price
     pipeline.recover()
+    feed = QuoteFeed(container.quotes)
+    feed.seed(phase=venue.phase, trading_day=venue.trading_day_code, books=venue.book_levels())
+    pipeline.add_listener(feed)
     return Trading(venue=venue, desk=desk, settler=settler, pipeline=pipeline)
 
 
@@ -141,7 +149,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     settings = settings or Settings()
     if clock is None:
         start = settings.simulated_clock_start
-        clock = SimulatedClock(start) if start is not None else SystemClock()
+        if start is not None:
+            clock = SimulatedClock(start)
+        elif settings.demo_market:
+            clock = demo_clock(settings.var_directory, SessionSchedule(holidays=krx_calendar().holidays))
+        else:
+            clock = SystemClock()
     engine = make_engine(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
@@ -189,6 +202,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
         identity=identity,
         operator_token=resolve_operator_token(settings),
         firm_adapters=firm_adapters,
+        quotes=QuoteHub(instruments),
         open_platform=build_open_platform(
             clock=clock,
             ids=ids,
