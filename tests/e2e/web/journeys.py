@@ -137,19 +137,21 @@ def issue_every_listed_account(page: Page, next_path: str) -> int:
             return issued
         buttons.first.click()
         expect(page).to_have_url(re.compile(re.escape(next_path) + r"(\?.*)?$"))
+        page.wait_for_load_state()
     raise AssertionError(page.locator("main").inner_text())
 
 
 def sign_platform_consents(page: Page, app_path: str) -> int:
     """Screen 10 for each firm the app's page still asks for; returns how many were signed."""
+    page.goto(app_path)
     for signed in range(ROUNDS_MAX):
-        page.goto(app_path)
         buttons = page.get_by_role("link", name=re.compile(r"동의서 서명$"))
         if buttons.count() == 0:
             return signed
         buttons.first.click()
         page.get_by_role("button", name="인증서로 서명하고 동의").click()
         expect(page).to_have_url(re.compile(re.escape(app_path) + "$"), timeout=30_000)
+        expect(page.locator("[data-journey]")).to_be_visible()
     raise AssertionError(page.locator("main").inner_text())
 
 
