@@ -64,6 +64,14 @@ def is_page_path(path: str) -> bool:
     return not path.startswith(NON_PAGE_PREFIXES)
 
 
+def _wants_page(request: Request) -> bool:
+    """OAuth's authorization endpoint serves browsers and programs alike: a browser (asking for
+    HTML) gets a page, a program keeps the API's problem+json."""
+    if request.url.path.startswith("/oauth/"):
+        return "text/html" in request.headers.get("accept", "")
+    return True
+
+
 def login_redirect(next_path: str, login_path: str = "/login") -> RedirectResponse:
     return RedirectResponse(f"{login_path}?next={quote(next_path, safe='/')}", status_code=303)
 
@@ -93,7 +101,7 @@ def install_page_errors(
             answered = original(request, error)  # logs unexpected failures as the API does
             if inspect.isawaitable(answered):
                 answered = await answered
-            if not is_page_path(request.url.path):
+            if not is_page_path(request.url.path) or not _wants_page(request):
                 return answered
             if isinstance(error, BackboneError):
                 if error.code in ("identity.not_authenticated", "identity.session_expired"):

@@ -83,7 +83,9 @@ def log_in_with_pin(page: Page, person: Person) -> None:
 # The seeded demo people have accounts at one to three demo firms; each is used once per run.
 _DEMO_PEOPLE = iter(demo_people(DEFAULT_SEED))
 REDIRECT_URI = "http://localhost:9000/callback"
-ROUNDS_MAX = 8  # a person has at most a few accounts at three firms  # the app's own server: answered by a page route
+ROUNDS_MAX = (
+    8  # a person has at most a few accounts at three firms  # the app's own server: answered by a page route
+)
 
 
 def demo_person() -> Person:

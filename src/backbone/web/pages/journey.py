@@ -90,6 +90,8 @@ def authorization_detour(request: Request, error: BackboneError) -> Response | N
     page, remembering the request so the page can send the member back to the app at the end."""
     if request.url.path != "/oauth/authorize" or error.code != "platform.journey_incomplete":
         return None
+    if "text/html" not in request.headers.get("accept", ""):
+        return None  # not a browser: the API's answer (403 with the missing steps) stands
     client_id = request.query_params.get("client_id", "")[:64]
     response = redirect(request, f"/services/{quote(client_id, safe='')}")
     response.set_cookie(
