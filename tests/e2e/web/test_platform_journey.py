@@ -31,6 +31,7 @@ from tests.e2e.web.journeys import (
     demo_person,
     issue_every_listed_account,
     link_every_account,
+    log_out,
     register_certificate,
     sign_platform_consents,
     sign_up,
@@ -186,6 +187,18 @@ def test_the_whole_journey_from_the_apps_request_to_the_integrated_inquiry(
     expect(page.locator("[data-total=cash]")).to_have_text(f"{portfolio.json()['cash_second_day_won']:,}원")
     expect(page.locator("[data-total=valuation]")).to_have_text(f"{portfolio.json()['valuation_won']:,}원")
     expect(page.locator("[data-transactions]").first).to_be_visible()
+
+    # Another day: the app asks again; the member logs in and goes straight back with a code.
+    log_out(page)
+    arrived = catch_redirects(page)
+    again = authorization_request(portal, app.client_id)
+    page.goto(again.url)
+    form = page.locator("form[action='/login']")
+    form.get_by_role("textbox", name="휴대폰 번호").fill(person.phone)
+    form.get_by_label("간편비밀번호 (PIN)").fill(person.pin)
+    form.get_by_role("button", name="로그인").click()
+    expect(page).to_have_url(re.compile("^" + re.escape(REDIRECT_URI)))
+    assert exchange(portal, app, arrived[-1], again)["access_token"]
 
 
 def test_a_consent_revoked_in_the_portal_makes_the_apps_next_call_fail(page: Page, portal: Portal) -> None:

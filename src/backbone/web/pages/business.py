@@ -127,7 +127,7 @@ def login(request: Request, form: PostedForm, database: DatabaseDep, platform: P
         except CompanyKeyRejected as error:
             form.refused(error, field_name="api_key")
     if company is None:
-        return page(request, "pages/business/login.html", status=422 if not form.valid else 401, form=form)
+        return page(request, "pages/business/login.html", status=422, form=form)
     response = redirect(request, "/business")
     open_session(request, response, role="company", subject=str(company.id))
     return response
