@@ -222,3 +222,12 @@ def test_a_consent_revoked_in_the_portal_makes_the_apps_next_call_fail(page: Pag
     after = open_api(portal, tokens["access_token"], f"/accounts/{number}/balance")
     assert after.status_code == 403, after.text
     assert after.json()["code"] == "platform.consent_revoked"
+
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name="Consents", level=1)).to_be_visible()
+    revoked = page.locator("[data-consents] tr[data-kind=fintech_firm][data-status=revoked]").first
+    expect(revoked).to_contain_text("Revoked")
+    expect(revoked).to_contain_text("Fintech company and firm")
+    page.goto("/inquiry")  # the platform consent stands: the member still reads their own accounts
+    expect(page.get_by_role("heading", name="Integrated account inquiry")).to_be_visible()
+    expect(page.locator(f"[data-inquiry-account='{number}']")).to_have_attribute("data-status", "ok")
