@@ -202,13 +202,12 @@ def main(arguments: list[str]) -> int:
             context = browser.new_context(base_url=portal.url, viewport=VIEWPORT, locale="ko-KR")
             walk(context.new_page(), portal, directory)
             context.close()
-            for journey in (
-                lambda page: walk_the_open_platform(page, portal, directory),
-                lambda page: walk_the_business_portal(page, directory),
-            ):
-                context = browser.new_context(base_url=portal.url, viewport=VIEWPORT, locale="ko-KR")
-                journey(context.new_page())
-                context.close()
+            context = browser.new_context(base_url=portal.url, viewport=VIEWPORT, locale="ko-KR")
+            walk_the_open_platform(context.new_page(), portal, directory)
+            context.close()
+            context = browser.new_context(base_url=portal.url, viewport=VIEWPORT, locale="ko-KR")
+            walk_the_business_portal(context.new_page(), directory)
+            context.close()
         finally:
             browser.close()
     return 0
