@@ -29,6 +29,7 @@ from backbone.open_platform.adapters.interface import (
     FirmError,
     FirmRefusal,
     FirmRejectedCursor,
+    FirmTransaction,
     FirmTransactionPage,
     FirmWatchlistGroup,
     TransactionQuery,
@@ -36,22 +37,27 @@ from backbone.open_platform.adapters.interface import (
 from backbone.open_platform.audit.repository import DataRead
 from backbone.open_platform.audit.service import ReadAudit
 from backbone.open_platform.companies.domain import App
+from backbone.open_platform.consents import repository as consents_repository
+from backbone.open_platform.consents.domain import Consent, ConsentKind, ConsentStatus
 from backbone.open_platform.errors import (
     CapabilityMissing,
     FirmUnavailable,
     MemberTokenRequired,
     UnknownVirtualAccount,
 )
+from backbone.open_platform.firms import repository as firms_repository
+from backbone.open_platform.firms.domain import PlatformFirm
 from backbone.open_platform.firms.service import FirmDirectory
 from backbone.open_platform.journey.domain import AccessState, LinkedAccount, Membership
 from backbone.open_platform.journey.service import Journey
 from backbone.open_platform.oauth.domain import AccessGrant
 from backbone.open_platform.oauth.service import Caller
 from backbone.open_platform.reads import shared_reading
-from backbone.open_platform.virtual_accounts.domain import parse_number
+from backbone.open_platform.virtual_accounts.domain import VirtualAccount, parse_number
 
 FIRM_CALLS_PARALLEL_MAX = 8
 IDENTIFIERS_CACHED_MAX = 100_000
+OWN_TRANSACTIONS_MAX = 20
 T = TypeVar("T")
 
 
@@ -80,6 +86,28 @@ class AccountBalance:
     linked: LinkedAccount
     status: FirmStatus
     balance: FirmBalance | None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnAccount:
+    """One of the member's own virtual accounts, as the portal's 통합계좌조회 shows it."""
+
+    account: VirtualAccount
+    firm: PlatformFirm
+    status: FirmStatus
+    balance: FirmBalance | None
+    transactions: tuple[FirmTransaction, ...]
+    watchlist: tuple[FirmWatchlistGroup, ...]
+
+
+def platform_consent_status(consent: Consent | None, now: datetime) -> FirmStatus:
+    """Whether the platform may ask the firm for the member's data: the platform↔firm consent."""
+    if consent is None:
+        return FirmStatus.CONSENT_MISSING
+    status = consent.effective_status(now)
+    if status is ConsentStatus.REVOKED:
+        return FirmStatus.CONSENT_REVOKED
+    return FirmStatus.OK if status is ConsentStatus.ACTIVE else FirmStatus.CONSENT_EXPIRED
 
 
 class Inquiry:
@@ -255,6 +283,52 @@ class Inquiry:
                 else:
                     future = self._pool.submit(adapter.balance, reading.personal_identifier, number)
                     pending.append((index, linked, future))
+
+    def own_accounts(self, member_id: int) -> list[OwnAccount]:
+        """The portal's 통합계좌조회: the member's own virtual accounts, each read from its firm under
+        the platform↔firm consent (the platform's licence to ask the firm); no app is involved,
+        so no fintech consent is needed and no app read is audited."""
+        with self._database.reading() as session:
+            member = self._identity.members.member(session, member_id)
+            accounts = self._journey.virtual_accounts(session, member_id)
+            firms = firms_repository.firms_by_ids(session, [account.firm_id for account in accounts])
+            consents = consents_repository.current_consents(session, member_id, ConsentKind.PLATFORM_FIRM)
+        now = self._clock.now()
+        return [
+            self._own(
+                member.personal_identifier,
+                account,
+                firms[account.firm_id],
+                platform_consent_status(consents.get(account.firm_id), now),
+            )
+            for account in accounts
+        ]
+
+    def _own(
+        self, personal_identifier: str, account: VirtualAccount, firm: PlatformFirm, status: FirmStatus
+    ) -> OwnAccount:
+        if status is not FirmStatus.OK:
+            return OwnAccount(account, firm, status, None, (), ())
+        adapter = self._firms.adapter(firm)
+        number = account.real_number
+        query = TransactionQuery(since=None, until=None, kinds=None, cursor=None, limit=OWN_TRANSACTIONS_MAX)
+        try:
+            balance = (
+                adapter.balance(personal_identifier, number) if firm.supports(Capability.BALANCE) else None
+            )
+            transactions = (
+                adapter.transactions(personal_identifier, number, query).items
+                if firm.supports(Capability.TRANSACTIONS)
+                else ()
+            )
+            watchlist = (
+                tuple(adapter.watchlist(personal_identifier, number))
+                if firm.supports(Capability.WATCHLIST)
+                else ()
+            )
+        except (FirmError, FirmRefusal):
+            return OwnAccount(account, firm, FirmStatus.UNAVAILABLE, None, (), ())
+        return OwnAccount(account, firm, FirmStatus.OK, balance, transactions, watchlist)
 
     def _balance_now(self, call: Callable[[], FirmBalance], linked: LinkedAccount) -> AccountBalance:
         try:

@@ -54,23 +54,45 @@ class FormExpired(PortalError):
 
 
 class LoginRequired(Exception):
-    """The page needs a member: send the browser to the login page, then back here."""
+    """The page needs a member (or a company, or the operator): send the browser to the login page,
+    then back here."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, login_path: str = "/login") -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.login_path = login_path
+
+
+# A page's own answer to a refusal, instead of the error page (None: not this one's to answer).
+Detour = Callable[[Request, BackboneError], Response | None]
 
 
 def is_page_path(path: str) -> bool:
     return not path.startswith(NON_PAGE_PREFIXES)
 
 
-def login_redirect(next_path: str) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(next_path, safe='/')}", status_code=303)
+def _wants_page(request: Request) -> bool:
+    """OAuth's authorization endpoint serves browsers and programs alike: a browser (asking for
+    HTML) gets a page, a program keeps the API's problem+json."""
+    if request.url.path.startswith("/oauth/"):
+        return "text/html" in request.headers.get("accept", "")
+    return True
+
+
+def login_redirect(next_path: str, login_path: str = "/login") -> RedirectResponse:
+    return RedirectResponse(f"{login_path}?next={quote(next_path, safe='/')}", status_code=303)
+
+
+def here(request: Request) -> str:
+    """This page's path with its query: an OAuth authorization request must survive the login."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def install_page_errors(
-    app: FastAPI, render_error: Callable[[Request, int, str, dict[str, Any]], Response]
+    app: FastAPI,
+    render_error: Callable[[Request, int, str, dict[str, Any]], Response],
+    detours: tuple[Detour, ...] = (),
 ) -> None:
     """Wrap the API's exception handlers: on a page path, keep their logging and status, and answer
     with the portal's error page instead of problem+json."""
@@ -86,11 +108,15 @@ def install_page_errors(
             answered = original(request, error)  # logs unexpected failures as the API does
             if inspect.isawaitable(answered):
                 answered = await answered
-            if not is_page_path(request.url.path):
+            if not is_page_path(request.url.path) or not _wants_page(request):
                 return answered
             if isinstance(error, BackboneError):
                 if error.code in ("identity.not_authenticated", "identity.session_expired"):
-                    return login_redirect(request.url.path)
+                    return login_redirect(here(request))
+                for detour in detours:
+                    taken = detour(request, error)
+                    if taken is not None:
+                        return taken
                 return render_error(request, error.status_code, error.code, dict(error.extensions))
             if isinstance(error, RequestValidationError):
                 return render_error(request, answered.status_code, "request.invalid", {})
@@ -103,7 +129,8 @@ def install_page_errors(
         app.exception_handlers[kind] = wrapping(kind)
 
     async def login_required(request: Request, error: Exception) -> Response:
-        next_path = error.next_path if isinstance(error, LoginRequired) else "/"
-        return login_redirect(next_path)
+        if not isinstance(error, LoginRequired):
+            return login_redirect("/")
+        return login_redirect(error.next_path, error.login_path)
 
     app.exception_handlers[LoginRequired] = login_required

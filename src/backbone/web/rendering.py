@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from backbone.identity.domain import CurrentMember, masked_phone
 from backbone.kit.clock import SEOUL
+from backbone.open_platform.virtual_accounts.domain import display_number
 from backbone.web.forms import Form, Message
 from backbone.web.i18n import LANGUAGE_COOKIE, Language, Translator, language_of
 from backbone.web.security import PAGE_HEADERS, form_token, remember_browser
@@ -68,6 +69,7 @@ def environment() -> Environment:
     built.filters["when"] = _when
     built.filters["b64"] = _base64
     built.filters["masked_phone"] = _masked_phone
+    built.filters["virtual_number"] = display_number
     built.globals["static"] = _static
     return built
 

@@ -15,7 +15,7 @@ from backbone.identity.domain import CurrentMember
 from backbone.identity.errors import NotAuthenticated, SessionExpired
 from backbone.identity.service import Identity
 from backbone.kit.db import Database
-from backbone.web.errors import LoginRequired
+from backbone.web.errors import LoginRequired, here
 
 _RESOLVED = "portal_member"
 
@@ -40,7 +40,7 @@ def portal_member(request: Request) -> CurrentMember | None:
 def required_member(request: Request) -> CurrentMember:
     member = portal_member(request)
     if member is None:
-        raise LoginRequired(request.url.path)
+        raise LoginRequired(here(request))
     return member
 
 

@@ -17,7 +17,7 @@ ACTION_TIMEOUT_MS = 15_000
 
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    with running_portal(tmp_path_factory.mktemp("portal")) as running:
+    with running_portal(tmp_path_factory.mktemp("portal"), seeded=True) as running:
         yield running
 
 

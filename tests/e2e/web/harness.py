@@ -24,6 +24,7 @@ import httpx
 from playwright.sync_api import Browser, Playwright
 
 from backbone.web import BUILD_STAMP
+from tests.conftest import OPERATOR_TOKEN
 from tests.postgresql import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -89,7 +90,9 @@ def _command(environment: dict[str, str], directory: Path, *arguments: str) -> N
 
 
 @contextmanager
-def running_portal(directory: Path) -> Iterator[Portal]:
+def running_portal(directory: Path, *, seeded: bool = False) -> Iterator[Portal]:
+    """`seeded`: the demo firms, their customers (demo_people) and accounts, on the open platform
+    (`backbone demo seed`), for the open-platform journey."""
     assert BUILD_STAMP.exists(), "the browser modules are not built: run `make e2e` or scripts/build-frontend"
     port = free_port()
     url = f"http://localhost:{port}"
@@ -99,8 +102,12 @@ def running_portal(directory: Path) -> Iterator[Portal]:
         "BACKBONE_PORT": str(port),
         "BACKBONE_WEBAUTHN_ORIGINS": json.dumps([url]),
         "BACKBONE_LOG_LEVEL": "WARNING",
+        "BACKBONE_OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "BACKBONE_PUBLIC_URL": url,
     }
     _command(environment, directory, "db", "upgrade")
+    if seeded:
+        _command(environment, directory, "demo", "seed")
     log = (directory / "server.log").open("w")
     process = subprocess.Popen(  # noqa: S603 - our own command line
         [str(BIN / "backbone"), "serve"], env=environment, cwd=directory, stdout=log, stderr=subprocess.STDOUT

@@ -2,19 +2,39 @@
 
 A fresh portal (its own temporary database) is walked by Debian's Chromium as a new member would:
 home, the four sign-up screens, login, certificate registration, my page, step-up and ARS; then
-the home page in English and a form refusing a birth date. Run: python -m tests.e2e.web.screenshots DIR
+the home page in English and a form refusing a birth date. Then a demo investor (the portal is
+seeded with `backbone demo seed`) walks the open-platform journey of the demo app, and a fintech
+company and the operator use the business portal.
+Run: python -m tests.e2e.web.screenshots DIR
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
+from backbone.demo.seed import DEFAULT_SEED
+from tests.conftest import OPERATOR_TOKEN
 from tests.e2e.web.harness import Portal, launch_chromium, running_portal
-from tests.e2e.web.journeys import Person, log_in_with_pin, log_out
+from tests.e2e.web.journeys import (
+    REDIRECT_URI,
+    Person,
+    demo_person,
+    fresh_business_number,
+    issue_every_listed_account,
+    link_every_account,
+    log_in_with_pin,
+    log_out,
+    register_certificate,
+    sign_up,
+    step_up_with_certificate,
+)
+
+DEMO_APP = f"app_demo{DEFAULT_SEED:016x}"[:28]  # the app `backbone demo seed` approves
 
 VIEWPORT: ViewportSize = {"width": 1280, "height": 860}
 PERSON = Person(
@@ -92,18 +112,101 @@ def walk(page: Page, portal: Portal, directory: Path) -> None:
     shoot(page, directory, "15-form-error")
 
 
+def walk_the_open_platform(page: Page, portal: Portal, directory: Path) -> None:
+    person = demo_person()
+    sign_up(page, portal, person)
+    register_certificate(page, portal, person.phone)
+    step_up_with_certificate(page)
+    page.goto("/services")
+    shoot(page, directory, "16-apps")
+    app_path = f"/services/{DEMO_APP}"
+    page.goto(app_path)
+    page.get_by_role("button", name="앱 사용 신청").click()
+    shoot(page, directory, "17-app-journey")
+    page.goto(f"/virtual-accounts?next={app_path}")
+    shoot(page, directory, "18-virtual-accounts-issue")
+    issue_every_listed_account(page, app_path)
+    page.goto(app_path)
+    page.get_by_role("link", name=re.compile(r"동의서 서명$")).first.click()
+    shoot(page, directory, "19-platform-consent")
+    page.get_by_role("button", name="인증서로 서명하고 동의").click()
+    expect(page).to_have_url(f"{portal.url}{app_path}", timeout=30_000)
+    while page.get_by_role("link", name=re.compile(r"동의서 서명$")).count():
+        page.get_by_role("link", name=re.compile(r"동의서 서명$")).first.click()
+        page.get_by_role("button", name="인증서로 서명하고 동의").click()
+        expect(page).to_have_url(f"{portal.url}{app_path}", timeout=30_000)
+        expect(page.locator("[data-journey]")).to_be_visible()
+    page.goto(f"/services/{DEMO_APP}/accounts")
+    for box in page.locator("input[type=checkbox][name^=account_]").all():
+        box.check()
+    shoot(page, directory, "20-choose-accounts")
+    link_every_account(page, DEMO_APP)
+    page.goto(f"/services/{DEMO_APP}/consent")
+    page.get_by_label("ARS 인증 (등록된 휴대폰으로 전화)").check()
+    page.get_by_role("button", name="다음").click()
+    shoot(page, directory, "21-fintech-consent-ars")
+    digits = page.locator("[data-ars-digits]").get_attribute("data-ars-digits") or ""
+    call = portal.outbox(to=person.phone, channel="ars")[-1]["reference"].removeprefix("ars:")
+    portal.key_in(int(call), digits)
+    page.get_by_role("button", name="동의 완료").click(timeout=20_000)
+    shoot(page, directory, "22-app-journey-complete")
+    page.goto("/virtual-accounts")
+    shoot(page, directory, "23-virtual-accounts")
+    page.goto("/consents")
+    shoot(page, directory, "24-consents")
+    page.goto("/inquiry")
+    shoot(page, directory, "25-inquiry")
+
+
+def walk_the_business_portal(page: Page, directory: Path) -> None:
+    page.goto("/business")
+    shoot(page, directory, "26-business-home")
+    page.goto("/business/signup")
+    page.get_by_role("textbox", name="회사명").fill("머니로그 주식회사")
+    page.get_by_role("textbox", name="사업자등록번호").fill(fresh_business_number())
+    page.get_by_role("textbox", name="담당자 이메일").fill("developers@example.com")
+    page.get_by_role("button", name="가입하기").click()
+    page.get_by_role("link", name="기업 포털로").click()
+    page.goto("/business/apps/new")
+    page.get_by_role("textbox", name="앱 이름").fill("머니로그")
+    page.get_by_role("textbox", name="앱 설명").fill("흩어진 자산을 한눈에")
+    page.get_by_role("textbox", name="리디렉션 URI").fill("ftp://example.com/callback")
+    page.get_by_label("계좌 조회").check()
+    page.get_by_role("button", name="앱 등록").click()
+    shoot(page, directory, "27-business-app-form-error")
+    page.get_by_role("textbox", name="리디렉션 URI").fill(REDIRECT_URI)
+    page.get_by_role("button", name="앱 등록").click()
+    shoot(page, directory, "28-business-app-credentials")
+    page.get_by_role("button", name="운영 승인 요청").click()
+    page.goto("/business")
+    shoot(page, directory, "29-business-dashboard")
+    page.goto("/business/docs")
+    expect(page.locator(".swagger-ui .opblock-tag").first).to_be_visible(timeout=20_000)
+    shoot(page, directory, "30-business-api-reference")
+    page.goto("/operator/login")
+    page.get_by_label("운영자 토큰").fill(OPERATOR_TOKEN)
+    page.get_by_role("button", name="로그인").click()
+    shoot(page, directory, "31-operator")
+
+
 def main(arguments: list[str]) -> int:
     directory = Path(arguments[0] if arguments else "docs/screens")
     directory.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory() as scratch,
-        running_portal(Path(scratch)) as portal,
+        running_portal(Path(scratch), seeded=True) as portal,
         sync_playwright() as playwright,
     ):
         browser = launch_chromium(playwright)
         try:
             context = browser.new_context(base_url=portal.url, viewport=VIEWPORT, locale="ko-KR")
             walk(context.new_page(), portal, directory)
+            context.close()
+            context = browser.new_context(base_url=portal.url, viewport=VIEWPORT, locale="ko-KR")
+            walk_the_open_platform(context.new_page(), portal, directory)
+            context.close()
+            context = browser.new_context(base_url=portal.url, viewport=VIEWPORT, locale="ko-KR")
+            walk_the_business_portal(context.new_page(), directory)
             context.close()
         finally:
             browser.close()

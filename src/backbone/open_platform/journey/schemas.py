@@ -140,6 +140,10 @@ class ConsentRequestOut(Shape):
 
 class CompleteIn(Shape):
     signed_data: str | None = Field(default=None, max_length=100_000, description="base64 CMS SignedData")
+    challenge_id: int | str | None = Field(
+        default=None,
+        description="Ignored: the request names its own challenge (the portal's signing component sends it)",
+    )
 
 
 class ConsentOut(Shape):

@@ -20,6 +20,13 @@ class RateLimiter:
         self._buckets: dict[int, TokenBucket] = {}
         self._quotas: dict[int, DailyQuota] = {}
 
+    def used_today(self, app_id: int) -> int:
+        """Calls counted against the app's quota today, in this process (for the business portal)."""
+        today = seoul_date(self._clock.now())
+        with self._lock:
+            quota = self._quotas.get(app_id)
+            return 0 if quota is None or quota.day != today else quota.used
+
     def take(self, app_id: int, *, daily_quota: int, burst_limit: int) -> Decision:
         now = self._clock.now()
         now_ns = int(now.timestamp() * NANOSECONDS_PER_SECOND)

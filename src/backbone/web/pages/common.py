@@ -12,6 +12,7 @@ from backbone.dependencies import service
 from backbone.identity.service import Identity
 from backbone.kit.clock import Clock
 from backbone.kit.db import Database
+from backbone.open_platform.services import OpenPlatform
 from backbone.web.errors import FormExpired
 from backbone.web.forms import Form, posted
 from backbone.web.security import form_token_valid
@@ -32,6 +33,10 @@ def _clock(request: Request) -> Clock:
     return cast(Clock, service(request, "clock"))
 
 
+def _platform(request: Request) -> OpenPlatform:
+    return cast(OpenPlatform, service(request, "open_platform"))
+
+
 def _settings(request: Request) -> Settings:
     return cast(Settings, service(request, "settings"))
 
@@ -46,5 +51,6 @@ async def _posted_form(request: Request) -> Form:
 IdentityDep = Annotated[Identity, Depends(_identity)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 ClockDep = Annotated[Clock, Depends(_clock)]
+PlatformDep = Annotated[OpenPlatform, Depends(_platform)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 PostedForm = Annotated[Form, Depends(_posted_form)]

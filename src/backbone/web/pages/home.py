@@ -14,13 +14,19 @@ from backbone.web.security import remember_browser, safe_next
 
 router = APIRouter()
 
-# The open platform's services as the home screen lists them; later phases give each its page.
+# The open platform's services as the home screen lists them, and their pages.
 SERVICES = ("apply", "virtual_accounts", "consents", "inquiry")
+SERVICE_LINKS = {
+    "apply": "/services",
+    "virtual_accounts": "/virtual-accounts",
+    "consents": "/consents",
+    "inquiry": "/inquiry",
+}
 
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
-    return page(request, "pages/home.html", services=SERVICES)
+    return page(request, "pages/home.html", services=SERVICES, service_links=SERVICE_LINKS)
 
 
 @router.get("/language/{code}")

@@ -70,9 +70,15 @@ def login_with_pin(
         # A wrong phone and a wrong PIN read alike, at the top: which one is not told.
         form.refused(error, field_name=FORM)
         return _login_page(request, form, next_path, status=error.status_code)
-    response = redirect(request, next_path)
-    set_session_cookies(request, response, opened)
     forget_member(request)
+    if next_path.startswith("/oauth/"):
+        # An app's authorization request ends at the app's own site. Browsers apply the page's
+        # `form-action 'self'` to every redirect after a form post, so the way back to the app
+        # starts from a page of its own (a refresh and a link), not from this post's redirect.
+        response: Response = page(request, "pages/continue.html", member=None, next_path=next_path)
+    else:
+        response = redirect(request, next_path)
+    set_session_cookies(request, response, opened)
     return response
 
 
