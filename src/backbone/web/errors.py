@@ -22,9 +22,6 @@ Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 # Everything else on the server is the portal's: these belong to the API and operations.
 NON_PAGE_PREFIXES = (
     "/api/",
-    "/open/",
-    "/oauth/",
-    "/.well-known/",
     "/static/",
     "/docs",
     "/redoc",
@@ -33,8 +30,8 @@ NON_PAGE_PREFIXES = (
     "/readyz",
     "/metrics",
     "/problems",
-    # The open platform's OAuth server and open API answer apps in problem+json (docs/open_platform.md).
-    "/oauth/",
+    # The open API and the OAuth server's metadata answer apps in problem+json
+    # (docs/open_platform.md); /oauth/ is decided per request by `_wants_page`.
     "/open/",
     "/.well-known/",
 )
