@@ -15,6 +15,7 @@ await build({
     portal: join(here, "src", "portal.js"),
     certificates: join(here, "src", "certificates.js"),
     passkeys: join(here, "src", "passkeys.js"),
+    trading: join(here, "src", "trading.js"),
   },
   outdir: output,
   bundle: true,
@@ -26,4 +27,4 @@ await build({
   logLevel: "warning",
 });
 // The stamp make compares against the sources; its content names what was built.
-await writeFile(join(output, ".built"), "portal.js certificates.js passkeys.js\n");
+await writeFile(join(output, ".built"), "portal.js certificates.js passkeys.js trading.js\n");
