@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +28,7 @@ from backbone.open_platform.journey.endpoints import router as portal_router
 from backbone.open_platform.oauth.endpoints import router as oauth_router
 from backbone.open_platform.webhooks.worker import WebhookWorker
 from backbone.problems import install_problem_handlers, problem_response
+from backbone.quotes.endpoints import quotes_router, quotes_socket_router
 from backbone.web import install_portal
 
 API_DESCRIPTION = """
@@ -48,6 +50,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_market:
             resolved.trading = await run_in_threadpool(bootstrap.open_trading, resolved)
+            resolved.quotes.attach(asyncio.get_running_loop())
             resolved.trading.pipeline.start()
         worker = WebhookWorker(resolved.open_platform, resolved.database) if background else None
         if worker is not None:
@@ -60,6 +63,7 @@ def create_app(
             if run_market and resolved.trading is not None:
                 await run_in_threadpool(resolved.trading.close)
                 resolved.trading = None
+                resolved.quotes.attach(None)
             if owns_container:
                 resolved.close()
 
@@ -97,6 +101,8 @@ def _routers() -> list[APIRouter]:
         business_router,
         operator_router,
         oauth_router,
+        quotes_router,
+        quotes_socket_router,
     ]
 
 

@@ -34,6 +34,8 @@ from backbone.ledger.domain import CASH
 from backbone.ledger.service import Ledger
 from backbone.open_platform.adapters.factory import AdapterFactory
 from backbone.open_platform.services import OpenPlatform, build_open_platform
+from backbone.quotes.feed import QuoteFeed
+from backbone.quotes.hub import QuoteHub
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Container:
     instruments: dict[str, Instrument]
     open_platform: OpenPlatform
     firm_adapters: AdapterFactory
+    quotes: QuoteHub
     trading: Trading | None = None  # opened by the one process that runs the market
 
     def close(self) -> None:
@@ -126,6 +129,9 @@ def open_trading(container: Container, *, journal_directory: Path | None = None)
     )
     container.holdings.prices.source = venue.last_price
     pipeline.recover()
+    feed = QuoteFeed(container.quotes)
+    feed.seed(phase=venue.phase, trading_day=venue.trading_day_code, books=venue.book_levels())
+    pipeline.add_listener(feed)
     return Trading(venue=venue, desk=desk, settler=settler, pipeline=pipeline)
 
 
@@ -184,6 +190,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
         identity=identity,
         operator_token=resolve_operator_token(settings),
         firm_adapters=firm_adapters,
+        quotes=QuoteHub(instruments),
         open_platform=build_open_platform(
             clock=clock,
             ids=ids,

@@ -17,6 +17,7 @@ from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.errors import UnknownInstrument
 from backbone.exchange.journal import FsyncPolicy
 from backbone.exchange.messages import ChangeSessionPhase, Command, CommandResult
+from backbone.exchange.orders import Side
 from backbone.exchange.phases import SessionPhase
 from backbone.exchange.schedule import SessionSchedule, timestamp_ns
 from backbone.exchange.sequencer import Sequencer, open_sequencer, replay
@@ -106,6 +107,20 @@ class Venue:
         if book is None:
             return self.base_prices.get(instrument, 0)
         return book.last_price or book.base_price or self.base_prices.get(instrument, 0)
+
+    def book_levels(self) -> dict[str, tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]]:
+        """Every instrument's levels, (price, quantity, orders) best first, bids then asks: where the
+        quote feed starts. Only while the pipeline does not run (at start)."""
+        found = {}
+        for code, book in self._sequencer.engine.books.items():
+            levels = len(book.prices)
+            found[code] = (book.depth(Side.BUY, levels), book.depth(Side.SELL, levels))
+        return found
+
+    @property
+    def trading_day_code(self) -> str:
+        """The engine's trading day as it names it (ISO date, "" before the first session)."""
+        return self._sequencer.engine.trading_day
 
     @property
     def phase(self) -> SessionPhase:
