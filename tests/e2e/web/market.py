@@ -74,6 +74,7 @@ class Market:
             timeout=30,
         )
         self._keys = 0
+        self._members: list[Member] = []  # closed with the market: an unclosed client warns
 
     def _key(self) -> str:
         self._keys += 1
@@ -100,6 +101,7 @@ class Market:
         person = new_person(name)
         assert person.pin == PIN
         member = Member(self.portal.url, name=name, birth_date=date(1990, 5, 17), phone=person.phone)
+        self._members.append(member)
         member.sign_up()
         customer = self.operator.post(
             f"/firms/{FIRM}/customers",
@@ -130,8 +132,46 @@ class Market:
         (account,) = member.get("/api/v1/brokerage/accounts").json()
         return Investor(member=member, person=person, account_id=account["id"])
 
+    def advance(self, seconds: int) -> None:
+        moved = self.operator.post("/clock/advance", json={"seconds": seconds})
+        assert moved.status_code == 200, moved.text
+
     def close(self) -> None:
+        for member in self._members:
+            member.close()
         self.operator.close()
+
+
+def seed_lively_book(market: Market, instrument: str, base_price: int, tick: int) -> None:
+    """A morning's trading in one instrument: a trade a minute for a dozen minutes (candles, the
+    tape), then ten levels resting on each side of the book."""
+    bidder = market.investor("오매수", cash_won=900_000_000)
+    asker = market.investor("윤매도", cash_won=10_000_000, shares={instrument: 50_000})
+    for minute, step in enumerate((-2, 1, -1, 3, 2, 0, 4, 1, -3, 2, 5, 3)):
+        market.advance(60)
+        price, quantity = base_price + step * tick, 40 + (minute * 53) % 170
+        first, second = (asker, bidder) if minute % 2 else (bidder, asker)
+        for trader in (first, second):
+            side = "sell" if trader is asker else "buy"
+            trader.place(
+                f"tape-{minute}-{side}", instrument=instrument, side=side, price=price, quantity=quantity
+            )
+    for level in range(10):
+        quantity = 20 + (level * 61) % 230
+        asker.place(
+            f"ask-{level}",
+            instrument=instrument,
+            side="sell",
+            price=base_price + (level + 6) * tick,
+            quantity=quantity,
+        )
+        bidder.place(
+            f"bid-{level}",
+            instrument=instrument,
+            side="buy",
+            price=base_price + (5 - level) * tick,
+            quantity=quantity + 15,
+        )
 
 
 @contextmanager
