@@ -12,7 +12,7 @@ import { validate } from "./forms.js";
 import { message } from "./messages.js";
 
 const BOOK_LEVELS = 10;
-const TRADES_SHOWN_MAX = 30;
+const TRADES_SHOWN_MAX = 20; // as tall as the book beside it
 const RECONNECT_DELAY_MS_MIN = 500;
 const RECONNECT_DELAY_MS_MAX = 15_000;
 const ACCOUNT_REFRESH_DELAY_MS = 300;
@@ -27,10 +27,10 @@ function formatNumber(value) {
 }
 
 // A change with its sign and an arrow, so that colour (red up, blue down) is never the only cue.
-function formatChange(change, base) {
+function formatChange(change, base, withPercent = true) {
   const arrow = change > 0 ? "\u25b2" : change < 0 ? "\u25bc" : "";
   const sign = change > 0 ? "+" : "";
-  const percent = base > 0 ? ` (${sign}${percents.format((change * 100) / base)}%)` : "";
+  const percent = withPercent && base > 0 ? ` (${sign}${percents.format((change * 100) / base)}%)` : "";
   return `${arrow}${sign}${numbers.format(change)}${percent}`;
 }
 
@@ -105,6 +105,7 @@ class InstrumentView {
     if (this.candles) {
       this.candles.setData(candles.map((candle) => this.bar(candle)));
       this.volumes.setData(candles.map((candle) => this.volumeBar(candle)));
+      this.chart.timeScale().fitContent();
     }
   }
 
@@ -216,7 +217,7 @@ class Board {
     const lastCell = row.querySelector('[data-field="last"]');
     const changeCell = row.querySelector('[data-field="change"]');
     lastCell.textContent = formatNumber(price);
-    changeCell.textContent = formatChange(change, base);
+    changeCell.textContent = formatChange(change, base, false); // the board is narrow
     trendClass(lastCell, change);
     trendClass(changeCell, change);
     row.querySelector('[data-field="volume"]').textContent = formatNumber(this.volumes.get(code) || 0);

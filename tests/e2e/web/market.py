@@ -143,34 +143,26 @@ class Market:
 
 
 def seed_lively_book(market: Market, instrument: str, base_price: int, tick: int) -> None:
-    """A morning's trading in one instrument: a trade a minute for a dozen minutes (candles, the
-    tape), then ten levels resting on each side of the book."""
+    """A morning's trading in one instrument: a few trades a minute for a dozen minutes (candles,
+    the tape), then ten levels resting on each side of the book around the last price."""
     bidder = market.investor("오매수", cash_won=900_000_000)
     asker = market.investor("윤매도", cash_won=10_000_000, shares={instrument: 50_000})
     for minute, step in enumerate((-2, 1, -1, 3, 2, 0, 4, 1, -3, 2, 5, 3)):
         market.advance(60)
-        price, quantity = base_price + step * tick, 40 + (minute * 53) % 170
-        first, second = (asker, bidder) if minute % 2 else (bidder, asker)
-        for trader in (first, second):
-            side = "sell" if trader is asker else "buy"
-            trader.place(
-                f"tape-{minute}-{side}", instrument=instrument, side=side, price=price, quantity=quantity
-            )
+        for trade, wiggle in enumerate((0, 2, -2, 1)):
+            price = base_price + (step + wiggle) * tick
+            quantity = 40 + (minute * 53 + trade * 31) % 170
+            first, second = (asker, bidder) if (minute + trade) % 2 else (bidder, asker)
+            for trader in (first, second):
+                side = "sell" if trader is asker else "buy"
+                key = f"tape-{minute}-{trade}-{side}"
+                trader.place(key, instrument=instrument, side=side, price=price, quantity=quantity)
     for level in range(10):
         quantity = 20 + (level * 61) % 230
-        asker.place(
-            f"ask-{level}",
-            instrument=instrument,
-            side="sell",
-            price=base_price + (level + 6) * tick,
-            quantity=quantity,
-        )
+        ask_price, bid_price = base_price + (level + 5) * tick, base_price + (3 - level) * tick
+        asker.place(f"ask-{level}", instrument=instrument, side="sell", price=ask_price, quantity=quantity)
         bidder.place(
-            f"bid-{level}",
-            instrument=instrument,
-            side="buy",
-            price=base_price + (5 - level) * tick,
-            quantity=quantity + 15,
+            f"bid-{level}", instrument=instrument, side="buy", price=bid_price, quantity=quantity + 15
         )
 
 
