@@ -117,6 +117,19 @@ def test_a_buy_beyond_buying_power_is_refused_beside_its_field_and_changes_nothi
     assert investor.open_orders() == []
     assert investor.balance()["buying_power_won"] == 1_000_000
 
+    # Without scripts the same form posts as a whole page: refused by the server alone (422).
+    fields = {
+        name: page.locator(f"[data-order-ticket] input[name='{name}']").input_value()
+        for name in ("csrf_token", "account", "instrument", "order_key")
+    }
+    answer = page.request.post(
+        "/trading/orders",
+        form=fields | {"side": "buy", "order_type": "limit", "price": "180000", "quantity": "10"},
+    )
+    assert answer.status == 422
+    assert f"필요 금액 {needed:,}원" in answer.text()
+    assert investor.open_orders() == []
+
 
 def test_an_open_order_is_modified_and_cancelled_from_the_screen(trading_page: Page, market: Market) -> None:
     page = trading_page
