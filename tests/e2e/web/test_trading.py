@@ -118,7 +118,7 @@ def test_a_buy_beyond_buying_power_is_refused_beside_its_field_and_changes_nothi
     assert investor.balance()["buying_power_won"] == 1_000_000
 
     # Without scripts the same form posts as a whole page: refused by the server alone (422).
-    fields = {
+    fields: dict[str, str | float | bool] = {
         name: page.locator(f"[data-order-ticket] input[name='{name}']").input_value()
         for name in ("csrf_token", "account", "instrument", "order_key")
     }
@@ -167,3 +167,35 @@ def test_the_screen_needs_a_login_and_speaks_english_on_request(trading_page: Pa
     expect(page.get_by_label("Quantity (shares)")).to_be_visible()
     expect(page.locator("[data-feed-status]")).to_have_text("Live quotes")
     page.get_by_role("link", name="한국어").click()
+
+
+def test_the_ticket_works_from_the_keyboard_with_a_visible_focus(trading_page: Page, market: Market) -> None:
+    page = trading_page
+    investor = market.investor("배키보", cash_won=5_000_000)
+    investor.place("keyboard-1", instrument="005380", side="buy", price=239_500, quantity=1)
+    open_screen(page, investor, "005380")
+
+    # A price in the book is a button: Enter puts it on the ticket and moves there.
+    page.locator('[data-book-side="bid"][data-price="239500"] [data-book-price]').focus()
+    page.keyboard.press("Enter")
+    ticket = page.locator("[data-order-ticket]")
+    price = ticket.get_by_label("주문 가격 (원)")
+    expect(price).to_be_focused()
+    expect(price).to_have_value("239500")
+
+    # The side is a radio group: arrows move the choice, and the chosen label shows the focus ring.
+    ticket.get_by_label("매수").focus()
+    page.keyboard.press("ArrowRight")
+    expect(ticket.get_by_label("매도")).to_be_checked()
+    ring = page.locator("label[for='side-sell']").evaluate("label => getComputedStyle(label).outlineStyle")
+    assert ring == "solid"
+    page.keyboard.press("ArrowLeft")
+    expect(ticket.get_by_label("매수")).to_be_checked()
+
+    quantity = ticket.get_by_label("주문 수량 (주)")
+    quantity.focus()
+    page.keyboard.type("2")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("주문이 접수되어 호가에 올랐습니다.")).to_be_visible()
+    expect(page.locator('[data-book-side="bid"][data-price="239500"] [data-quantity]')).to_have_text("3")
+    assert sorted(order["quantity"] for order in investor.open_orders()) == [1, 2]

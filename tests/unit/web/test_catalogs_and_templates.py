@@ -72,7 +72,8 @@ def test_the_browser_modules_carry_no_korean_words_of_their_own() -> None:
 
 
 def test_every_identity_portal_and_order_refusal_reads_as_a_sentence_in_both_languages() -> None:
-    codes = [error.code for error in all_error_types() if error.code.startswith(("identity.", "portal.", "order."))]
+    prefixes = ("identity.", "portal.", "order.")
+    codes = [error.code for error in all_error_types() if error.code.startswith(prefixes)]
     assert "identity.code_wrong" in codes
     for language in Language:
         missing = [code for code in codes if f"errors.{code}" not in catalog(language)]
