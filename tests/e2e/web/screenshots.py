@@ -108,7 +108,7 @@ def walk_trading(browser: Browser, directory: Path) -> None:
         page.goto("/trading?instrument=005930")
         expect(page.locator("[data-feed-status]")).to_have_attribute("data-state", "trading_feed_live")
         page.locator("[data-order-ticket]").get_by_label("주문 수량 (주)").fill("10")
-        shoot(page, directory, "16-trading")
+        shoot(page, directory, "trading")
         context.close()
 
 
