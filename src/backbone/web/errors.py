@@ -22,6 +22,9 @@ Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 # Everything else on the server is the portal's: these belong to the API and operations.
 NON_PAGE_PREFIXES = (
     "/api/",
+    "/oauth/",  # the open platform's OAuth endpoints answer clients in problem+json
+    "/open/",  # the open API (mounted at /open/v1)
+    "/.well-known/",
     "/static/",
     "/docs",
     "/redoc",
