@@ -51,7 +51,7 @@ frontend: $(FRONTEND_BUILT)
 run: $(VENV)/.installed-run $(FRONTEND_BUILT)
 	$(BIN)/backbone db upgrade
 	$(BIN)/backbone demo seed --if-empty
-	$(BIN)/backbone serve
+	$(BIN)/backbone serve --demo-market
 
 system-packages:
 	scripts/install-system-packages

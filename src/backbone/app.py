@@ -18,6 +18,7 @@ from backbone.bootstrap import Container
 from backbone.brokerage.customer_endpoints import customer_router
 from backbone.brokerage.endpoints import backoffice_router
 from backbone.brokerage.trading.endpoints import operations_router, orders_router
+from backbone.demo.market import DemoMarket
 from backbone.errors import all_error_types
 from backbone.exchange.endpoints import market_router
 from backbone.identity.endpoints import identity_router
@@ -28,7 +29,7 @@ from backbone.open_platform.journey.endpoints import router as portal_router
 from backbone.open_platform.oauth.endpoints import router as oauth_router
 from backbone.open_platform.webhooks.worker import WebhookWorker
 from backbone.problems import install_problem_handlers, problem_response
-from backbone.quotes.endpoints import quotes_router, quotes_socket_router
+from backbone.quotes.endpoints import WebSocketTransportMiddleware, quotes_router, quotes_socket_router
 from backbone.web import install_portal
 
 API_DESCRIPTION = """
@@ -52,6 +53,9 @@ def create_app(
             resolved.trading = await run_in_threadpool(bootstrap.open_trading, resolved)
             resolved.quotes.attach(asyncio.get_running_loop())
             resolved.trading.pipeline.start()
+        demo = _demo_market(resolved) if run_market and resolved.settings.demo_market else None
+        if demo is not None:
+            demo.start()
         worker = WebhookWorker(resolved.open_platform, resolved.database) if background else None
         if worker is not None:
             worker.start()
@@ -60,6 +64,8 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            if demo is not None:
+                await run_in_threadpool(demo.stop)
             if run_market and resolved.trading is not None:
                 await run_in_threadpool(resolved.trading.close)
                 resolved.trading = None
@@ -78,6 +84,7 @@ def create_app(
     )
     app.state.container = resolved
     app.add_middleware(RequestMiddleware)
+    app.add_middleware(WebSocketTransportMiddleware)
     install_problem_handlers(app)
     _add_operations_routes(app)
     for router in _routers():
@@ -87,6 +94,19 @@ def create_app(
     app.mount(OPEN_API_PREFIX, open_api)
     install_portal(app)  # last: the portal's pages take every path the API does not
     return app
+
+
+def _demo_market(container: Container) -> DemoMarket:
+    trading = container.trading
+    if trading is None:
+        raise RuntimeError("the demo market trades on the venue this process runs")
+    return DemoMarket(
+        pipeline=trading.pipeline,
+        venue=trading.venue,
+        clock=container.clock,
+        var_directory=container.settings.var_directory,
+        commands_per_second=container.settings.demo_market_commands_per_second,
+    )
 
 
 def _routers() -> list[APIRouter]:

@@ -20,10 +20,12 @@ from backbone.brokerage.trading.settlement import Settler
 from backbone.brokerage.trading.venue import Venue
 from backbone.brokerage.watchlists import Watchlists
 from backbone.config import Settings
+from backbone.demo.market import demo_clock
 from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.instruments import Instrument, load_instruments
 from backbone.exchange.journal import FsyncPolicy
 from backbone.exchange.repository import upsert_instruments
+from backbone.exchange.schedule import SessionSchedule
 from backbone.identity.adapters import development_adapters
 from backbone.identity.service import Identity, build_identity
 from backbone.identity.service.passkeys import WebauthnConfig
@@ -147,7 +149,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     settings = settings or Settings()
     if clock is None:
         start = settings.simulated_clock_start
-        clock = SimulatedClock(start) if start is not None else SystemClock()
+        if start is not None:
+            clock = SimulatedClock(start)
+        elif settings.demo_market:
+            clock = demo_clock(settings.var_directory, SessionSchedule(holidays=krx_calendar().holidays))
+        else:
+            clock = SystemClock()
     engine = make_engine(
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,

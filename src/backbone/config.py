@@ -48,6 +48,18 @@ class Settings(BaseSettings):
             "moves only through POST /api/backoffice/v1/clock/advance. For demos and tests."
         ),
     )
+    demo_market: bool = Field(
+        default=False,
+        description=(
+            "Run the liquidity simulator inside `backbone serve` against the real venue, on a clock "
+            "that starts at the next moment of continuous trading (09:00 KST of the next trading day "
+            "when the market is shut) and runs in real time: a live market at any hour. `make run` "
+            "turns it on. Ignored by the simulated clock's time (BACKBONE_SIMULATED_CLOCK_START)."
+        ),
+    )
+    demo_market_commands_per_second: int = Field(
+        default=200, ge=1, le=20_000, description="The demo market's order flow over all instruments"
+    )
     journal_fsync: Literal["always", "group", "none"] = Field(
         default="group",
         description=(

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Final, cast
 import orjson
 from fastapi import APIRouter, Path, Query, Request, WebSocket
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from backbone.exchange.errors import UnknownInstrument
@@ -44,6 +45,33 @@ quotes_socket_router = APIRouter(tags=["quotes"])
 quotes_router = APIRouter(prefix="/api/v1/market", tags=["market"])
 
 
+TRANSPORT_SCOPE_KEY: Final = "backbone.websocket_transport"
+FAST_PATH_PROTOCOLS: Final = frozenset({"WebSocketsSansIOProtocol"})  # uvicorn's, with `websockets`
+
+
+class WebSocketTransportMiddleware:
+    """Finds the transport under a WebSocket connection, so the hub can write each batch's frames
+    (built once) straight to it instead of one ASGI `send` per message per subscriber: the fan-out
+    then costs one write per subscriber per batch (docs/quotes.md, docs/performance.md).
+
+    uvicorn hands the application its protocol's bound `send`; ServerErrorMiddleware and
+    RequestMiddleware pass it on unchanged for WebSocket scopes. Only uvicorn's websockets-sansio
+    protocol is trusted (its state machine tracks only handshakes and closes, so whole data frames
+    written beside it are safe); anything else finds nothing and the hub takes the ASGI path.
+    `test_quotes_over_websocket` checks the fast path is taken with the pinned uvicorn."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            protocol = getattr(send, "__self__", None)
+            transport = getattr(protocol, "transport", None)
+            if type(protocol).__name__ in FAST_PATH_PROTOCOLS and transport is not None:
+                scope[TRANSPORT_SCOPE_KEY] = transport
+        await self.app(scope, receive, send)
+
+
 def hub_of(app: Any) -> QuoteHub:
     return cast(QuoteHub, app.state.container.quotes)
 
@@ -59,17 +87,19 @@ async def quotes_socket(websocket: WebSocket) -> None:
     if subscriber is None:
         await websocket.close(CLOSE_TRY_AGAIN_LATER, "too many connections")
         return
+    subscriber.transport = websocket.scope.get(TRANSPORT_SCOPE_KEY)
     # A write blocked on a client that reads nothing must not keep a dropped subscriber alive.
     closed = subscriber.on_close = asyncio.get_running_loop().create_future()
-    writer = asyncio.create_task(_write(websocket, subscriber))
-    reader = asyncio.create_task(_read(websocket, hub, subscriber))
+    tasks = {asyncio.create_task(_read(websocket, hub, subscriber))}
+    if subscriber.transport is None:
+        tasks.add(asyncio.create_task(_write(websocket, subscriber)))
     try:
-        await asyncio.wait({writer, reader, closed}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({*tasks, closed}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         hub.disconnect(subscriber)
-        for task in (writer, reader):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(writer, reader, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
     if subscriber.too_slow and websocket.application_state is WebSocketState.CONNECTED:
         # The close frame waits behind what the client has not read yet; if the client never
         # reads, the connection is dropped anyway when this returns.

@@ -5,10 +5,12 @@ one `publish` call (`loop.call_soon_threadsafe`), so the loop applies them in or
 snapshot, built on the loop from the state as delivered so far, is exactly consistent with the
 updates that follow it in a subscriber's queue.
 
-Each update arrives already encoded (one `str` shared by every subscriber). A subscriber has a
-bounded queue of messages waiting to be written; a subscriber whose queue is full when a message
-arrives is too slow: it is dropped from every instrument at once (it sees nothing more) and its
-connection is closed with code 4001, so it never slows the others nor grows memory without bound.
+Each update arrives already encoded (one `str` shared by every subscriber), and each batch's
+messages for an instrument are framed once (RFC 6455 server frames are the same bytes for every
+connection) and written with one call per subscriber. A subscriber's unsent data is bounded (the
+transport's write buffer, or the queue of its writer task); a subscriber over its bound is too
+slow: it is dropped from every instrument at once (it gets nothing more) and its connection is
+closed with code 4001, so it never slows the others nor grows memory without bound.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Final
+from typing import Final, Protocol
 
 from backbone.kit.check import invariant
 from backbone.quotes.protocol import (
@@ -30,9 +32,11 @@ from backbone.quotes.protocol import (
     Message,
     best_of,
     encode,
+    frame,
 )
 
-QUEUE_MESSAGES_MAX: Final = 2_000  # waiting to be written, per subscriber, before it is too slow
+QUEUE_MESSAGES_MAX: Final = 8_192  # waiting to be written, per subscriber: a few full batches
+BUFFER_BYTES_MAX: Final = 2 * 1_048_576  # unsent bytes a connection's transport may hold
 CONNECTIONS_MAX: Final = 20_000
 
 
@@ -89,14 +93,41 @@ def _put_candle(candles: deque[Message], candle: Message) -> None:
         candles.append(candle)
 
 
+class Transport(Protocol):
+    """The part of an asyncio transport the hub writes frames to."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+    def get_write_buffer_size(self) -> int: ...
+
+
 class Subscriber:
-    """One connection's queue of encoded messages and the instruments it follows."""
+    """One connection: the instruments it follows and where its messages go.
 
-    __slots__ = ("closed", "instruments", "on_close", "queue", "queue_messages_max", "too_slow", "waiter")
+    With the connection's transport (`transport`, set when the server is uvicorn), the hub writes
+    each batch's frames straight to it and the transport's write buffer is the bounded queue
+    (`buffer_bytes_max`). Without (another ASGI server), messages wait in `queue` (at most
+    `queue_messages_max`) for the connection's writer task, which sends them through ASGI."""
 
-    def __init__(self, queue_messages_max: int) -> None:
+    __slots__ = (
+        "buffer_bytes_max",
+        "closed",
+        "instruments",
+        "on_close",
+        "queue",
+        "queue_messages_max",
+        "too_slow",
+        "transport",
+        "waiter",
+    )
+
+    def __init__(self, *, queue_messages_max: int, buffer_bytes_max: int) -> None:
         self.queue: deque[str] = deque()
         self.queue_messages_max = queue_messages_max
+        self.buffer_bytes_max = buffer_bytes_max
+        self.transport: Transport | None = None
         self.instruments: set[str] = set()
         self.waiter: asyncio.Future[None] | None = None
         self.too_slow = False
@@ -104,10 +135,20 @@ class Subscriber:
         self.on_close: asyncio.Future[None] | None = None  # the connection's, to stop a blocked write
 
     def offer(self, text: str) -> bool:
-        """Queue a message; False when the queue is full (the subscriber is too slow)."""
-        if len(self.queue) >= self.queue_messages_max:
+        """Send one message; False when the subscriber is too slow to take it."""
+        return self.push([text], frame(text))
+
+    def push(self, texts: list[str], frames: bytes) -> bool:
+        """Send messages (`frames` is `texts` framed); False when the subscriber is too slow."""
+        transport = self.transport
+        if transport is not None:
+            if transport.is_closing():
+                return True  # the connection is going; its handler disconnects it
+            transport.write(frames)
+            return transport.get_write_buffer_size() <= self.buffer_bytes_max
+        if len(self.queue) + len(texts) > self.queue_messages_max:
             return False
-        self.queue.append(text)
+        self.queue.extend(texts)
         self._wake()
         return True
 
@@ -125,7 +166,7 @@ class Subscriber:
             waiter.set_result(None)
 
     async def next_message(self) -> str | None:
-        """The next message to write, waiting for one; None once closed."""
+        """The next queued message to write, waiting for one; None once closed."""
         while not self.queue:
             if self.closed:
                 return None
@@ -138,13 +179,20 @@ class Subscriber:
 
 
 class QuoteHub:
-    def __init__(self, instruments: Iterable[str], *, queue_messages_max: int = QUEUE_MESSAGES_MAX) -> None:
+    def __init__(
+        self,
+        instruments: Iterable[str],
+        *,
+        queue_messages_max: int = QUEUE_MESSAGES_MAX,
+        buffer_bytes_max: int = BUFFER_BYTES_MAX,
+    ) -> None:
         self.instruments = tuple(instruments)
         self.known = frozenset(self.instruments)
         self.states = {code: InstrumentQuotes(code) for code in self.instruments}
         self.subscribers: dict[str, dict[Subscriber, None]] = {code: {} for code in self.instruments}
         self.connections: set[Subscriber] = set()
         self.queue_messages_max = queue_messages_max
+        self.buffer_bytes_max = buffer_bytes_max
         self.phase = "closed"
         self.trading_day = ""
         self.dropped_too_slow = 0
@@ -179,7 +227,9 @@ class QuoteHub:
     # --- the loop -------------------------------------------------------------------------------
 
     def deliver(self, quotes: Sequence[Quote]) -> None:
-        too_slow: list[Subscriber] = []
+        """Apply a batch to the state, then send each instrument's messages of the batch to its
+        subscribers: framed once per instrument, one write per subscriber."""
+        batches: dict[str, list[str]] = {}
         for quote in quotes:
             instrument = quote.instrument
             state = self.states[instrument]
@@ -190,10 +240,13 @@ class QuoteHub:
             text = quote.text
             if text is None and quote.kind is QuoteKind.PHASE:
                 text = self.snapshot_text(instrument)
-            if text is None:
-                continue
+            if text is not None and self.subscribers[instrument]:
+                batches.setdefault(instrument, []).append(text)
+        too_slow: list[Subscriber] = []
+        for instrument, texts in batches.items():
+            frames = b"".join([frame(text) for text in texts])
             for subscriber in self.subscribers[instrument]:
-                if not subscriber.offer(text):
+                if not subscriber.push(texts, frames):
                     too_slow.append(subscriber)
         for subscriber in too_slow:
             if not subscriber.closed:
@@ -212,7 +265,9 @@ class QuoteHub:
         """A new subscriber, or None when the hub holds CONNECTIONS_MAX already."""
         if len(self.connections) >= CONNECTIONS_MAX:
             return None
-        subscriber = Subscriber(self.queue_messages_max)
+        subscriber = Subscriber(
+            queue_messages_max=self.queue_messages_max, buffer_bytes_max=self.buffer_bytes_max
+        )
         self.connections.add(subscriber)
         return subscriber
 

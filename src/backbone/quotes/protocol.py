@@ -53,6 +53,20 @@ def encode(message: Message) -> str:
     return orjson.dumps(message).decode()
 
 
+def frame(text: str) -> bytes:
+    """The WebSocket text frame (RFC 6455, unmasked as a server sends it) carrying `text`: the same
+    bytes for every connection, so a batch is framed once and written as is to each."""
+    payload = text.encode()
+    length = len(payload)
+    if length < 126:
+        header = bytes((0x81, length))
+    elif length < 65_536:
+        header = bytes((0x81, 126)) + length.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + length.to_bytes(8, "big")
+    return header + payload
+
+
 def best_of(bids: list[Level], asks: list[Level]) -> dict[str, int | None]:
     return {"bid": bids[0][0] if bids else None, "ask": asks[0][0] if asks else None}
 

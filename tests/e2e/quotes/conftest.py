@@ -5,6 +5,7 @@ pipeline and watch them arrive over a real WebSocket."""
 from __future__ import annotations
 
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,6 @@ from backbone.exchange.messages import Command, PlaceOrder
 from backbone.exchange.orders import OrderType, Side, TimeInForce
 from backbone.kit.clock import SEOUL, SimulatedClock
 from tests.conftest import settings_for
-from tests.postgresql import free_port
 
 SERVER_START_S_MAX = 30
 MONDAY_OPEN = datetime(2026, 11, 23, 9, 0, 30, tzinfo=SEOUL)
@@ -75,10 +75,23 @@ class Participant:
         assert not rejected, rejected
 
 
-def serve(container: Container, *, queue_messages_max: int | None = None) -> Iterator[QuoteServer]:
-    if queue_messages_max is not None:
-        container.quotes.queue_messages_max = queue_messages_max
-    port = free_port()
+def serve(
+    container: Container,
+    *,
+    buffer_bytes_max: int | None = None,
+    send_buffer_bytes: int | None = None,
+) -> Iterator[QuoteServer]:
+    """Serve on a loopback port; `send_buffer_bytes` sets the kernel's send buffer of every
+    connection (accepted sockets inherit it from the listening one), so that a client that stops
+    reading backs up into the hub's queue after kilobytes rather than megabytes."""
+    if buffer_bytes_max is not None:
+        container.quotes.buffer_bytes_max = buffer_bytes_max
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer_bytes is not None:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_bytes)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     config = uvicorn.Config(
         create_app(container, run_market=True),
         host="127.0.0.1",
@@ -88,7 +101,9 @@ def serve(container: Container, *, queue_messages_max: int | None = None) -> Ite
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="quotes-test-server", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="quotes-test-server", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + SERVER_START_S_MAX
     while not server.started:
@@ -100,6 +115,7 @@ def serve(container: Container, *, queue_messages_max: int | None = None) -> Ite
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        listener.close()
 
 
 @pytest.fixture

@@ -117,6 +117,10 @@ class Venue:
             found[code] = (book.depth(Side.BUY, levels), book.depth(Side.SELL, levels))
         return found
 
+    def reference_prices(self) -> dict[str, int]:
+        """Each instrument's base price today (기준가: the last close), which sets its limits."""
+        return {code: book.base_price for code, book in self._sequencer.engine.books.items()}
+
     @property
     def trading_day_code(self) -> str:
         """The engine's trading day as it names it (ISO date, "" before the first session)."""
