@@ -61,6 +61,7 @@ RESTING_SHARES = 5_000_000
 PARTICIPANT_IDS = 1 << 60
 CONNECTS_IN_FLIGHT_MAX = 100
 DRAIN_S = 3.0
+FLOOR_PAYLOAD_BYTES = 700  # about one tick's three frames (trade, candle, depth)
 
 
 # --- subscribers (separate processes) -----------------------------------------------------------
@@ -200,6 +201,64 @@ def subscriber_process(port: int, count: int, offset_ns: int, ready: Connection,
 def raise_open_files_limit() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def sink_process(ready: Connection, stop: Event) -> None:
+    """Accepts connections and reads and discards everything: the far end of the floor."""
+    raise_open_files_limit()
+    import uvloop  # noqa: PLC0415 - the sink's own event loop, in its own process
+
+    async def main() -> None:
+        async def discard(reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
+            while await reader.read(65_536):
+                pass
+
+        listener = await asyncio.start_server(discard, "127.0.0.1", 0, backlog=8_192)
+        ready.send(listener.sockets[0].getsockname()[1])
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+
+    uvloop.run(main())
+
+
+def write_floor(connections: int, payload_bytes: int, rounds: int = 20) -> tuple[float, float]:
+    """The floor under any fan-out: one bare uvloop `transport.write` of the same bytes to each of
+    `connections` sockets (no hub, no WebSocket), per connection in microseconds: p50, p99 of rounds."""
+    import uvloop  # noqa: PLC0415 - as the server's loop
+
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    mine, theirs = context.Pipe()
+    sink = context.Process(target=sink_process, args=(theirs, stop))
+    sink.start()
+    port = mine.recv()
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        transports = []
+        for _ in range(connections):
+            transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+            transports.append(transport)
+        data = b"x" * payload_bytes
+        per_write_us = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            for transport in transports:
+                if not transport.is_closing():
+                    transport.write(data)
+                    transport.get_write_buffer_size()
+            per_write_us.append((time.perf_counter() - began) / connections * 1e6)
+            await asyncio.sleep(0.25)
+        for transport in transports:
+            transport.close()
+        return sorted(per_write_us)
+
+    try:
+        timings = uvloop.run(main())
+    finally:
+        stop.set()
+        sink.join(timeout=10)
+    return statistics.median(timings), timings[int(len(timings) * 0.99)]
 
 
 # --- the server (this process) ------------------------------------------------------------------
@@ -414,6 +473,14 @@ def main() -> None:
     for figure in figures:
         print(figure.row())
     print(f"\nsubscribers the hub closed as too slow: {dropped_too_slow}")
+    largest = max(figure.subscribers for figure in figures)
+    floor_p50, floor_p99 = write_floor(largest, FLOOR_PAYLOAD_BYTES)
+    print(
+        f"floor: a bare uvloop transport.write of {FLOOR_PAYLOAD_BYTES} bytes to each of {largest:,} "
+        "sockets costs "
+        f"{floor_p50:.1f} us per socket (p99 of rounds {floor_p99:.1f} us): "
+        f"{floor_p50 * largest / 1000:.0f} ms for one batch to all of them"
+    )
 
 
 if __name__ == "__main__":

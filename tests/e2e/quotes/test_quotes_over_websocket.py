@@ -19,7 +19,7 @@ from backbone.bootstrap import Container
 from backbone.errors import BackboneError
 from backbone.exchange.messages import Command
 from backbone.exchange.orders import Side
-from backbone.quotes import feed, protocol
+from backbone.quotes import endpoints, feed, protocol
 from backbone.quotes.client import LocalBook, QuoteClient
 from backbone.quotes.hub import Subscriber
 from tests import builders
@@ -52,9 +52,13 @@ async def run(participant: Participant, commands: list[Command]) -> None:
     await asyncio.to_thread(participant.run, commands)
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["frames-to-transport", "asgi-send"])
 def test_a_subscriber_gets_a_snapshot_then_every_update_in_sequence(
-    quote_server: QuoteServer, participant: Participant
+    quote_server: QuoteServer, participant: Participant, fast_path: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if not fast_path:  # as under a server whose transport the hub does not know: one ASGI send each
+        monkeypatch.setattr(endpoints, "FAST_PATH_PROTOCOLS", frozenset())
+
     async def scenario() -> list[dict[str, Any]]:
         async with QuoteClient(quote_server.url, [CODE]) as client:
             snapshot = await client.receive()
@@ -67,6 +71,8 @@ def test_a_subscriber_gets_a_snapshot_then_every_update_in_sequence(
                     participant.order(Side.BUY, 71_600, 4),  # trades 4 at 71,600
                 ],
             )
+            (subscriber,) = quote_server.container.quotes.subscribers[CODE]
+            assert (subscriber.transport is not None) is fast_path
             received = [snapshot]
             while len(received) < 6:
                 message = await client.receive()
