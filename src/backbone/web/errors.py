@@ -22,9 +22,6 @@ Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 # Everything else on the server is the portal's: these belong to the API and operations.
 NON_PAGE_PREFIXES = (
     "/api/",
-    "/oauth/",  # the open platform's OAuth endpoints answer clients in problem+json
-    "/open/",  # the open API (mounted at /open/v1)
-    "/.well-known/",
     "/static/",
     "/docs",
     "/redoc",
@@ -61,6 +58,14 @@ def is_page_path(path: str) -> bool:
     return not path.startswith(NON_PAGE_PREFIXES)
 
 
+def _wants_page(request: Request) -> bool:
+    """OAuth's authorization endpoint serves browsers and programs alike: a browser (asking for
+    HTML) gets a page, a program keeps the API's problem+json."""
+    if request.url.path.startswith("/oauth/"):
+        return "text/html" in request.headers.get("accept", "")
+    return True
+
+
 def login_redirect(next_path: str) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(next_path, safe='/')}", status_code=303)
 
@@ -82,7 +87,7 @@ def install_page_errors(
             answered = original(request, error)  # logs unexpected failures as the API does
             if inspect.isawaitable(answered):
                 answered = await answered
-            if not is_page_path(request.url.path):
+            if not is_page_path(request.url.path) or not _wants_page(request):
                 return answered
             if isinstance(error, BackboneError):
                 if error.code in ("identity.not_authenticated", "identity.session_expired"):
