@@ -89,7 +89,7 @@ def _command(environment: dict[str, str], directory: Path, *arguments: str) -> N
 
 
 @contextmanager
-def running_portal(directory: Path, overrides: Mapping[str, str] | None = None) -> Iterator[Portal]:
+def running_portal(directory: Path, *, overrides: Mapping[str, str] | None = None) -> Iterator[Portal]:
     """`overrides` adds to the server's environment (the trading screen's tests run the market on
     a simulated clock, with an operator token for the back office)."""
     assert BUILD_STAMP.exists(), "the browser modules are not built: run `make e2e` or scripts/build-frontend"

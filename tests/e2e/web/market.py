@@ -168,7 +168,7 @@ def seed_lively_book(market: Market, instrument: str, base_price: int, tick: int
 
 @contextmanager
 def running_market(directory: Path) -> Iterator[Market]:
-    with running_portal(directory, MARKET_ENVIRONMENT) as portal:
+    with running_portal(directory, overrides=MARKET_ENVIRONMENT) as portal:
         market = Market(portal)
         try:
             market.open()
