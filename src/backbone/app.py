@@ -52,8 +52,10 @@ def create_app(
         if run_market:
             resolved.trading = await run_in_threadpool(bootstrap.open_trading, resolved)
             resolved.quotes.attach(asyncio.get_running_loop())
-            resolved.trading.pipeline.start()
+        # Built before the pipeline runs: it reads the venue's books as recovered.
         demo = _demo_market(resolved) if run_market and resolved.settings.demo_market else None
+        if resolved.trading is not None:
+            resolved.trading.pipeline.start()
         if demo is not None:
             demo.start()
         worker = WebhookWorker(resolved.open_platform, resolved.database) if background else None

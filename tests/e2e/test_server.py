@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 
 from tests.conftest import OPERATOR_TOKEN
 from tests.e2e.conftest import Server
 
+LOG_WAIT_S = 10
 AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
@@ -46,8 +48,16 @@ def test_a_deposit_and_a_refused_withdrawal_over_http(server: Server) -> None:
 def test_logs_are_json_lines_with_a_request_id(server: Server) -> None:
     response = httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": "e2e-request-000001"})
     assert response.headers["x-request-id"] == "e2e-request-000001"
+    # The access line is written once the response has gone out, so it may trail the response.
+    deadline = time.monotonic() + LOG_WAIT_S
+    while not any(
+        line["request_id"] == "e2e-request-000001" and line["route"] == "/healthz"
+        for line in request_lines(server)
+    ):
+        assert time.monotonic() < deadline, "no http.request line with the request id"
+        time.sleep(0.05)
+
+
+def request_lines(server: Server) -> list[dict[str, str]]:
     lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
-    requests = [line for line in lines if line.get("event") == "http.request"]
-    assert any(
-        line["request_id"] == "e2e-request-000001" and line["route"] == "/healthz" for line in requests
-    )
+    return [line for line in lines if line.get("event") == "http.request"]

@@ -22,6 +22,9 @@ Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 # Everything else on the server is the portal's: these belong to the API and operations.
 NON_PAGE_PREFIXES = (
     "/api/",
+    "/open/",
+    "/oauth/",
+    "/.well-known/",
     "/static/",
     "/docs",
     "/redoc",
@@ -58,14 +61,6 @@ def is_page_path(path: str) -> bool:
     return not path.startswith(NON_PAGE_PREFIXES)
 
 
-def _wants_page(request: Request) -> bool:
-    """OAuth's authorization endpoint serves browsers and programs alike: a browser (asking for
-    HTML) gets a page, a program keeps the API's problem+json."""
-    if request.url.path.startswith("/oauth/"):
-        return "text/html" in request.headers.get("accept", "")
-    return True
-
-
 def login_redirect(next_path: str) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(next_path, safe='/')}", status_code=303)
 
@@ -87,7 +82,7 @@ def install_page_errors(
             answered = original(request, error)  # logs unexpected failures as the API does
             if inspect.isawaitable(answered):
                 answered = await answered
-            if not is_page_path(request.url.path) or not _wants_page(request):
+            if not is_page_path(request.url.path):
                 return answered
             if isinstance(error, BackboneError):
                 if error.code in ("identity.not_authenticated", "identity.session_expired"):

@@ -14,6 +14,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from backbone.open_platform.api.app import OPEN_API_PREFIX
 from tests.integration.open_platform.conftest import World
 from tests.integration.open_platform.test_journey_and_api import complete_journey, tokens_for
 from tests.open_platform.journey import check
@@ -34,7 +35,7 @@ def test_every_open_api_operation_answers_within_its_schema_and_never_with_a_5xx
     open_api = next(  # the /open/v1 mount
         route.app
         for route in world.client.app.routes  # type: ignore[attr-defined]
-        if getattr(route, "path", "") == "/open/v1"
+        if getattr(route, "path", None) == OPEN_API_PREFIX
     )
     schema = schemathesis.openapi.from_asgi("/openapi.json", open_api)
     failures: list[str] = []
