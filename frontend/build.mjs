@@ -16,6 +16,7 @@ await build({
     certificates: join(here, "src", "certificates.js"),
     passkeys: join(here, "src", "passkeys.js"),
     apidocs: join(here, "src", "apidocs.js"),
+    trading: join(here, "src", "trading.js"),
   },
   outdir: output,
   bundle: true,
@@ -27,4 +28,4 @@ await build({
   logLevel: "warning",
 });
 // The stamp make compares against the sources; its content names what was built.
-await writeFile(join(output, ".built"), "portal.js certificates.js passkeys.js apidocs.js\n");
+await writeFile(join(output, ".built"), "portal.js certificates.js passkeys.js apidocs.js trading.js\n");

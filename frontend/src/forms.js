@@ -38,7 +38,7 @@ function show(field, text) {
   else field.removeAttribute("aria-invalid");
 }
 
-function validate(form) {
+export function validate(form) {
   let first = null;
   for (const field of form.querySelectorAll("input, select, textarea")) {
     if (!field.id || field.type === "hidden") continue;

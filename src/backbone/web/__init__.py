@@ -16,7 +16,18 @@ from fastapi.staticfiles import StaticFiles
 
 from backbone.kit.logs import get_logger
 from backbone.web.errors import install_page_errors
-from backbone.web.pages import accounts, business, home, journey, login, my, operator, security, signup
+from backbone.web.pages import (
+    accounts,
+    business,
+    home,
+    journey,
+    login,
+    my,
+    operator,
+    security,
+    signup,
+    trading,
+)
 from backbone.web.rendering import STATIC_PREFIX, error_page
 
 log = get_logger("backbone.web")
@@ -29,7 +40,7 @@ def install_portal(app: FastAPI) -> None:
         # The pages still render; only what needs the bundled scripts (keys, passkeys) will not.
         log.warning("web.frontend_not_built", hint="run `make run` or scripts/build-frontend")
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIRECTORY), name="static")
-    for module in (home, signup, login, my, security, journey, accounts, business, operator):
+    for module in (home, signup, login, my, security, journey, accounts, business, operator, trading):
         app.include_router(module.router, include_in_schema=False)
     install_page_errors(app, error_page, detours=(journey.authorization_detour,))
 

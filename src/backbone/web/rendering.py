@@ -53,6 +53,24 @@ def _masked_phone(digits: str | None) -> str:
     return "" if not digits else masked_phone(digits)
 
 
+def _number(value: int | str | None) -> str:
+    """Won and shares with thousands separators; a decimal string (fractional shares) kept exact."""
+    if value is None:
+        return "-"
+    whole, _, fraction = str(value).partition(".")
+    grouped = f"{int(whole):,}"
+    return f"{grouped}.{fraction}" if fraction else grouped
+
+
+def _signed(value: int) -> str:
+    """A gain or loss with its sign, so that colour is never the only cue."""
+    return f"+{value:,}" if value > 0 else f"{value:,}"
+
+
+def _trend(value: int) -> str:
+    return "trend trend--up" if value > 0 else "trend trend--down" if value < 0 else "trend"
+
+
 def _static(path: str) -> str:
     return f"{STATIC_PREFIX}/{path}"
 
@@ -70,6 +88,9 @@ def environment() -> Environment:
     built.filters["b64"] = _base64
     built.filters["masked_phone"] = _masked_phone
     built.filters["virtual_number"] = display_number
+    built.filters["number"] = _number
+    built.filters["signed"] = _signed
+    built.filters["trend"] = _trend
     built.globals["static"] = _static
     return built
 

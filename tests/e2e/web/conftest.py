@@ -5,6 +5,7 @@ Content-Security-Policy, whatever it asserted."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
@@ -29,18 +30,20 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def browser_context(chromium: Browser, portal: Portal) -> Iterator[BrowserContext]:
-    context = chromium.new_context(base_url=portal.url, viewport={"width": 1280, "height": 900})
+@contextmanager
+def context_for(chromium: Browser, url: str) -> Iterator[BrowserContext]:
+    """A fresh browser context (cookies, storage) on a portal's address."""
+    context = chromium.new_context(base_url=url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     yield context
     context.close()
 
 
-@pytest.fixture
-def page(browser_context: BrowserContext) -> Iterator[Page]:
-    opened = browser_context.new_page()
+@contextmanager
+def watched_page(context: BrowserContext) -> Iterator[Page]:
+    """A page that fails its test on any script error or policy violation."""
+    opened = context.new_page()
     problems: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
@@ -53,3 +56,15 @@ def page(browser_context: BrowserContext) -> Iterator[Page]:
     opened.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     yield opened
     assert problems == [], problems
+
+
+@pytest.fixture
+def browser_context(chromium: Browser, portal: Portal) -> Iterator[BrowserContext]:
+    with context_for(chromium, portal.url) as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext) -> Iterator[Page]:
+    with watched_page(browser_context) as opened:
+        yield opened

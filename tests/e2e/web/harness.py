@@ -14,7 +14,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,21 +90,28 @@ def _command(environment: dict[str, str], directory: Path, *arguments: str) -> N
 
 
 @contextmanager
-def running_portal(directory: Path, *, seeded: bool = False) -> Iterator[Portal]:
+def running_portal(
+    directory: Path, *, seeded: bool = False, overrides: Mapping[str, str] | None = None
+) -> Iterator[Portal]:
     """`seeded`: the demo firms, their customers (demo_people) and accounts, on the open platform
-    (`backbone demo seed`), for the open-platform journey."""
+    (`backbone demo seed`), for the open-platform journey. `overrides` adds to the server's
+    environment (the trading screen's tests run the market on a simulated clock)."""
     assert BUILD_STAMP.exists(), "the browser modules are not built: run `make e2e` or scripts/build-frontend"
     port = free_port()
     url = f"http://localhost:{port}"
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("BACKBONE_")} | {
-        "BACKBONE_DATABASE_URL": f"sqlite:///{directory / 'backbone.sqlite3'}",
-        "BACKBONE_VAR_DIRECTORY": str(directory / "var"),
-        "BACKBONE_PORT": str(port),
-        "BACKBONE_WEBAUTHN_ORIGINS": json.dumps([url]),
-        "BACKBONE_LOG_LEVEL": "WARNING",
-        "BACKBONE_OPERATOR_TOKEN": OPERATOR_TOKEN,
-        "BACKBONE_PUBLIC_URL": url,
-    }
+    environment = (
+        {key: value for key, value in os.environ.items() if not key.startswith("BACKBONE_")}
+        | {
+            "BACKBONE_DATABASE_URL": f"sqlite:///{directory / 'backbone.sqlite3'}",
+            "BACKBONE_VAR_DIRECTORY": str(directory / "var"),
+            "BACKBONE_PORT": str(port),
+            "BACKBONE_WEBAUTHN_ORIGINS": json.dumps([url]),
+            "BACKBONE_LOG_LEVEL": "WARNING",
+            "BACKBONE_OPERATOR_TOKEN": OPERATOR_TOKEN,
+            "BACKBONE_PUBLIC_URL": url,
+        }
+        | dict(overrides or {})
+    )
     _command(environment, directory, "db", "upgrade")
     if seeded:
         _command(environment, directory, "demo", "seed")

@@ -4,8 +4,8 @@ A fresh portal (its own temporary database) is walked by Debian's Chromium as a 
 home, the four sign-up screens, login, certificate registration, my page, step-up and ARS; then
 the home page in English and a form refusing a birth date. Then a demo investor (the portal is
 seeded with `backbone demo seed`) walks the open-platform journey of the demo app, and a fintech
-company and the operator use the business portal.
-Run: python -m tests.e2e.web.screenshots DIR
+company and the operator use the business portal; last, the trading screen on a market of its own
+(a simulated clock, open). Run: python -m tests.e2e.web.screenshots DIR
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from backbone.demo.seed import DEFAULT_SEED
 from tests.conftest import OPERATOR_TOKEN
@@ -33,10 +33,12 @@ from tests.e2e.web.journeys import (
     sign_up,
     step_up_with_certificate,
 )
+from tests.e2e.web.market import running_market, seed_lively_book
 
 DEMO_APP = f"app_demo{DEFAULT_SEED:016x}"[:28]  # the app `backbone demo seed` approves
 
 VIEWPORT: ViewportSize = {"width": 1280, "height": 860}
+TRADING_VIEWPORT: ViewportSize = {"width": 1480, "height": 1000}
 PERSON = Person(
     name="김민준", birth_date="19900517", phone="010-1234-5678", email="minjun@example.com", pin="739146"
 )
@@ -189,6 +191,23 @@ def walk_the_business_portal(page: Page, directory: Path) -> None:
     shoot(page, directory, "31-operator")
 
 
+def walk_trading(browser: Browser, directory: Path) -> None:
+    """The trading screen on its own market (a simulated clock, open): a morning's tape and a full
+    book seeded first, then an investor with a position and an open order looks at it."""
+    with tempfile.TemporaryDirectory() as scratch, running_market(Path(scratch)) as market:
+        seed_lively_book(market, "005930", base_price=71_500, tick=100)
+        investor = market.investor(PERSON.name, cash_won=30_000_000, shares={"005930": 120})
+        investor.place("screen-1", instrument="005930", side="buy", price=71_000, quantity=25)
+        context = browser.new_context(base_url=market.portal.url, viewport=TRADING_VIEWPORT, locale="ko-KR")
+        page = context.new_page()
+        log_in_with_pin(page, investor.person)
+        page.goto("/trading?instrument=005930")
+        expect(page.locator("[data-feed-status]")).to_have_attribute("data-state", "trading_feed_live")
+        page.locator("[data-order-ticket]").get_by_label("주문 수량 (주)").fill("10")
+        shoot(page, directory, "trading")
+        context.close()
+
+
 def main(arguments: list[str]) -> int:
     directory = Path(arguments[0] if arguments else "docs/screens")
     directory.mkdir(parents=True, exist_ok=True)
@@ -208,6 +227,7 @@ def main(arguments: list[str]) -> int:
             context = browser.new_context(base_url=portal.url, viewport=VIEWPORT, locale="ko-KR")
             walk_the_business_portal(context.new_page(), directory)
             context.close()
+            walk_trading(browser, directory)
         finally:
             browser.close()
     return 0

@@ -49,6 +49,19 @@ def test_my_page_sends_a_visitor_to_log_in_and_back(browser: TestClient) -> None
     assert response.headers["location"] == "/login?next=/my/security"
 
 
+def test_the_trading_screen_sends_a_visitor_to_log_in_and_refuses_a_tokenless_order(
+    browser: TestClient,
+) -> None:
+    response = browser.get("/trading?instrument=005930", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login?next=/trading")
+    refused = browser.post(
+        "/trading/orders",
+        data={"account": "1", "instrument": "005930", "side": "buy", "price": "70000", "quantity": "1"},
+    )
+    assert refused.status_code == 403
+
+
 def test_a_form_posted_without_its_token_changes_nothing_and_says_why(browser: TestClient) -> None:
     browser.get("/signup/terms")
     response = browser.post(

@@ -71,8 +71,8 @@ def test_the_browser_modules_carry_no_korean_words_of_their_own() -> None:
         assert re.search(r"[가-힣]", script.read_text("utf-8")) is None, script.name
 
 
-def test_every_identity_portal_and_platform_refusal_reads_as_a_sentence_in_both_languages() -> None:
-    prefixes = ("identity.", "portal.", "platform.", "oauth.")
+def test_every_identity_portal_platform_and_order_refusal_reads_as_a_sentence_in_both_languages() -> None:
+    prefixes = ("identity.", "portal.", "platform.", "oauth.", "order.")
     codes = [error.code for error in all_error_types() if error.code.startswith(prefixes)]
     assert "identity.code_wrong" in codes
     assert "platform.consent_required" in codes
