@@ -24,6 +24,9 @@ await build({
   target: ["chrome110", "firefox110", "safari16"],
   minify: true,
   sourcemap: true,
+  // Maps point at the sources (frontend/src, node_modules) instead of copying them: the served
+  // directory then holds only what Backbone wrote and the packages' licences, not their full text.
+  sourcesContent: false,
   legalComments: "linked",
   logLevel: "warning",
 });
