@@ -6,6 +6,7 @@ must cost microseconds, and because it must not buffer WebSocket traffic.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 import time
@@ -20,6 +21,10 @@ from backbone.kit.logs import get_logger
 BODY_BYTES_MAX = 1_048_576
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 log = get_logger("backbone.http")
+# A request id is a random prefix per process and a counter: unique without asking the kernel for
+# random bytes on every request (measured at a few per cent of an open API call's CPU here).
+_REQUEST_ID_PREFIX = secrets.token_hex(4)
+_REQUEST_NUMBERS = itertools.count(1)
 
 REQUESTS = Counter("backbone_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -100,7 +105,7 @@ class RequestMiddleware:
                 candidate = str(value.decode("latin-1"))
                 if REQUEST_ID_PATTERN.match(candidate):
                     return candidate
-        return secrets.token_hex(8)
+        return f"{_REQUEST_ID_PREFIX}{next(_REQUEST_NUMBERS) & 0xFFFFFFFF:08x}"
 
     @staticmethod
     def _declared_length(scope: Scope) -> int | None:

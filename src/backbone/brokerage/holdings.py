@@ -8,19 +8,19 @@ base price while no venue runs in this process).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from backbone.brokerage import repository
 from backbone.brokerage.domain import Account, AccountBalance, Position, TransactionKind, TransactionLine
 from backbone.brokerage.trading import repository as trading_repository
-from backbone.brokerage.trading.domain import project_cash
+from backbone.brokerage.trading.domain import Settlement, project_cash
 from backbone.exchange.calendar import TradingCalendar
 from backbone.kit.clock import Clock, seoul_date
 from backbone.kit.pagination import Page, decode_cursor, encode_cursor, page_size
-from backbone.ledger.domain import CASH, Purpose
+from backbone.ledger.domain import CASH, Balance, Purpose
 from backbone.ledger.service import Ledger
 
 PriceOf = Callable[[str], int]
@@ -49,33 +49,52 @@ class Holdings:
         self.prices = prices
 
     def balance(self, session: Session, account: Account) -> AccountBalance:
-        balances = self._ledger.balances(session, account.owner)
+        return self.balances(session, [account])[account.id]
+
+    def balances(self, session: Session, accounts: Sequence[Account]) -> dict[int, AccountBalance]:
+        """Each account's balance, all read with three queries whatever their number (the open
+        platform's integrated inquiry asks for all of a member's accounts at once)."""
+        ledger = self._ledger.balances_of(session, [account.owner for account in accounts])
+        account_ids = [account.id for account in accounts]
+        pending = trading_repository.pending_settlements_of(session, account_ids)
+        costs = trading_repository.position_costs_of(session, account_ids)
+        today = seoul_date(self._clock.now())
+        days = (self._calendar.add_trading_days(today, 1), self._calendar.add_trading_days(today, 2))
+        return {
+            account.id: self._balance(
+                account, dict(ledger.get(account.owner, {})), pending.get(account.id, []), costs, days
+            )
+            for account in accounts
+        }
+
+    def _balance(
+        self,
+        account: Account,
+        balances: dict[str, Balance],
+        pending: list[Settlement],
+        costs: dict[tuple[int, str], tuple[int, int]],
+        days: tuple[date, date],
+    ) -> AccountBalance:
         cash = balances.pop(CASH, None)
         purposes = dict(cash.by_purpose) if cash is not None else {}
         available = purposes.get(Purpose.AVAILABLE, 0)
         held = purposes.get(Purpose.HELD, 0)
         payable = purposes.get(Purpose.PAYABLE, 0)
-        today = seoul_date(self._clock.now())
-        pending = [
-            (settlement.direction, settlement.amount_won, settlement.settlement_date)
-            for settlement in trading_repository.pending_settlements(session, account.id)
-        ]
         projection = project_cash(
             available + held + payable,
-            pending,
-            self._calendar.add_trading_days(today, 1),
-            self._calendar.add_trading_days(today, 2),
+            [(item.direction, item.amount_won, item.settlement_date) for item in pending],
+            *days,
         )
-        costs = trading_repository.position_costs(session, account.id)
+        last_price = self.prices.last_price
         positions = tuple(
             Position(
                 instrument=asset,
                 available=balance.available,
                 held=balance.held,
-                cost_won=costs.get(asset, (0, 0))[1],
-                last_price=self.prices.last_price(asset),
+                cost_won=costs.get((account.id, asset), (0, 0))[1],
+                last_price=last_price(asset),
             )
-            for asset, balance in sorted(balances.items())
+            for asset, balance in balances.items()
             if balance.available + balance.held != 0
         )
         return AccountBalance(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from backbone.brokerage.domain import (
@@ -48,7 +48,7 @@ def _customer(row: CustomerRow) -> Customer:
     )
 
 
-def _account(row: AccountRow, firm: Firm) -> Account:
+def _account(row: AccountRow | Row[Any], firm: Firm) -> Account:
     return Account(
         id=row.id,
         firm=firm,
@@ -280,6 +280,35 @@ def account_with_holder(session: Session, firm: Firm, number: str) -> tuple[Acco
         .where(AccountRow.firm_id == firm.id, AccountRow.number == number)
     ).first()
     return None if found is None else (_account(found[0], firm), found[1])
+
+
+_ACCOUNTS = cast(Table, AccountRow.__table__)
+_CUSTOMERS = cast(Table, CustomerRow.__table__)
+_ACCOUNTS_WITH_HOLDERS = (
+    select(_ACCOUNTS, _CUSTOMERS.c.personal_identifier)
+    .join(_CUSTOMERS, _CUSTOMERS.c.id == _ACCOUNTS.c.customer_id)
+    .where(_ACCOUNTS.c.number.in_(bindparam("numbers", expanding=True)))
+)
+
+
+def accounts_with_holders(
+    session: Session, wanted: Sequence[tuple[Firm, str]]
+) -> dict[tuple[int, str], tuple[Account, str | None]]:
+    """(firm id, number) -> the account and its holder's personal identifier, for accounts at
+    several firms in one Core query (the open platform's integrated inquiry asks for all of a
+    member's accounts at once)."""
+    firms = {firm.id: firm for firm, _ in wanted}
+    keys = {(firm.id, number) for firm, number in wanted}
+    if not keys:
+        return {}
+    rows = session.connection().execute(
+        _ACCOUNTS_WITH_HOLDERS, {"numbers": sorted({number for _, number in keys})}
+    )
+    return {
+        (row.firm_id, row.number): (_account(row, firms[row.firm_id]), row.personal_identifier)
+        for row in rows
+        if (row.firm_id, row.number) in keys
+    }
 
 
 def accounts_of_customer(session: Session, customer_id: int) -> list[Account]:

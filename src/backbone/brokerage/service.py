@@ -8,6 +8,7 @@ that a refusal says what a person needs to know.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -28,6 +29,7 @@ from backbone.brokerage.domain import (
 )
 from backbone.brokerage.errors import (
     AccountClosed,
+    BrokerageError,
     ExceedsWithdrawable,
     FirmAlreadyExists,
     InvalidAccountNumberFormat,
@@ -195,6 +197,23 @@ class Brokerage:
         if found is None:
             raise UnknownAccount(f"{firm.code} has no account {number}")
         return found
+
+    def accounts_with_holders(
+        self, session: Session, wanted: Sequence[tuple[Firm, str]]
+    ) -> dict[tuple[str, str], tuple[Account, str | None]]:
+        """(firm code, number as given) -> the account and its holder's personal identifier, for
+        accounts at several firms in one query; a malformed or unknown number is left out."""
+        given: dict[tuple[int, str], tuple[str, str]] = {}
+        parsed: list[tuple[Firm, str]] = []
+        for firm, number in wanted:
+            try:
+                digits = firm.account_number_format.parse(number)
+            except BrokerageError:
+                continue
+            given[(firm.id, digits)] = (firm.code, number)
+            parsed.append((firm, digits))
+        found = repository.accounts_with_holders(session, parsed)
+        return {given[key]: value for key, value in found.items()}
 
     def account_by_number(self, session: Session, firm_code: str, number: str) -> Account:
         firm = self.firm(session, firm_code)

@@ -11,7 +11,8 @@ a read lock halfway through.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import namedtuple
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,10 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
+    Label,
     MetaData,
+    Row,
+    Table,
     TypeDecorator,
     create_engine,
     event,
@@ -110,6 +114,37 @@ def _make_sqlite_engine(url: str, synchronous: str, pool_size: int) -> Engine:
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
+
+
+# A record from `TableRecords.split`: one table's columns as attributes, like its mapped row.
+TableRecord = Any
+
+
+class TableRecords:
+    """Several tables' columns read by one Core statement, split back into one record per table.
+
+    A record has the table's column names as attributes, so the functions that turn a mapped
+    row into a domain object take it as well. On the open API's hot path a Core statement of
+    joined tables cost a fifth of the same ORM query (no identity map, no instrumented objects).
+    """
+
+    def __init__(self, *tables: Table) -> None:
+        self.columns: list[Label[Any]] = []
+        self._records: list[tuple[Any, int, int, int]] = []
+        for table in tables:
+            start = len(self.columns)
+            names = [column.key for column in table.columns]
+            self.columns += [column.label(f"{table.name}__{column.key}") for column in table.columns]
+            key = names.index(next(iter(table.primary_key.columns)).key)
+            self._records.append((namedtuple(f"{table.name}_record", names), start, len(self.columns), key))
+
+    def split(self, row: Row[Any] | Sequence[Any]) -> list[Any]:
+        """One record per table; None for a table an outer join found nothing in."""
+        values = tuple(row)
+        return [
+            None if values[start + key] is None else record._make(values[start:end])
+            for record, start, end, key in self._records
+        ]
 
 
 def writers_are_serialised(session: Session) -> bool:

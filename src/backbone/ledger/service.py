@@ -133,14 +133,22 @@ class Ledger:
         return {asset for asset in assets if repository.asset_exists(session, asset)}
 
     def balances(self, session: Session, owner: str) -> dict[str, Balance]:
-        by_asset: dict[str, dict[Purpose, int]] = {}
-        for state in repository.owner_accounts(session, owner):
+        return self.balances_of(session, [owner]).get(owner, {})
+
+    def balances_of(self, session: Session, owners: Iterable[str]) -> dict[str, dict[str, Balance]]:
+        """owner -> asset -> balance (assets in code order), for several owners in one query."""
+        by_owner: dict[str, dict[str, dict[Purpose, int]]] = {}
+        states = sorted(repository.accounts_of_owners(session, owners), key=lambda state: state.asset)
+        for state in states:
             invariant(
                 state.minimum_balance is None or state.balance >= state.minimum_balance,
                 f"ledger account {state.id} is below its minimum",
             )
-            by_asset.setdefault(state.asset, {})[state.purpose] = state.balance
-        return {asset: Balance(asset=asset, by_purpose=purposes) for asset, purposes in by_asset.items()}
+            by_owner.setdefault(state.owner, {}).setdefault(state.asset, {})[state.purpose] = state.balance
+        return {
+            owner: {asset: Balance(asset=asset, by_purpose=purposes) for asset, purposes in by_asset.items()}
+            for owner, by_asset in by_owner.items()
+        }
 
     def balance(self, session: Session, owner: str, asset: str) -> Balance:
         return self.balances(session, owner).get(asset, Balance(asset=asset))

@@ -14,7 +14,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import partial
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -33,6 +32,7 @@ from backbone.open_platform.adapters.interface import (
     FirmTransaction,
     FirmTransactionPage,
     FirmWatchlistGroup,
+    LocalBalanceRequest,
     TransactionQuery,
 )
 from backbone.open_platform.audit.repository import DataRead
@@ -47,7 +47,7 @@ from backbone.open_platform.errors import (
     UnknownVirtualAccount,
 )
 from backbone.open_platform.firms import repository as firms_repository
-from backbone.open_platform.firms.domain import PlatformFirm
+from backbone.open_platform.firms.domain import AdapterKind, PlatformFirm
 from backbone.open_platform.firms.service import FirmDirectory
 from backbone.open_platform.journey.domain import AccessState, LinkedAccount, Membership
 from backbone.open_platform.journey.service import Journey
@@ -272,24 +272,40 @@ class Inquiry:
         results: list[AccountBalance | None],
         pending: list[tuple[int, LinkedAccount, Future[FirmBalance]]],
     ) -> None:
-        """Answers the in-process firms' accounts at once and starts the others' in the pool."""
+        """Answers the in-process firms' accounts at once, together, and starts the others' in
+        the pool."""
+        local: list[tuple[int, LinkedAccount]] = []
         for index, linked in enumerate(reading.linked):
             state = linked.state(now)
             if state is not AccessState.OK:
                 results[index] = AccountBalance(linked, FirmStatus(state.value), None)
             elif not linked.firm.supports(Capability.BALANCE):
                 results[index] = AccountBalance(linked, FirmStatus.UNSUPPORTED, None)
+            elif linked.firm.adapter is AdapterKind.BACKBONE:
+                # In process: one read for all of them; a thread would only add a hop under the
+                # same interpreter lock.
+                local.append((index, linked))
             else:
                 adapter = self._firms.adapter(linked.firm)
                 number = linked.virtual_account.real_number
-                if linked.firm.adapter.value == "backbone":
-                    # In process: a thread would only add a hop under the same interpreter lock.
-                    results[index] = self._balance_now(
-                        partial(adapter.balance, reading.personal_identifier, number), linked
-                    )
-                else:
-                    future = self._pool.submit(adapter.balance, reading.personal_identifier, number)
-                    pending.append((index, linked, future))
+                future = self._pool.submit(adapter.balance, reading.personal_identifier, number)
+                pending.append((index, linked, future))
+        if not local:
+            return
+        answers = self._firms.local_balances(
+            [
+                LocalBalanceRequest(
+                    linked.firm.code, reading.personal_identifier, linked.virtual_account.real_number
+                )
+                for _, linked in local
+            ]
+        )
+        for (index, linked), answer in zip(local, answers, strict=True):
+            results[index] = (
+                AccountBalance(linked, FirmStatus.UNAVAILABLE, None)
+                if isinstance(answer, FirmRefusal)
+                else AccountBalance(linked, FirmStatus.OK, answer)
+            )
 
     def own_accounts(self, member_id: int) -> list[OwnAccount]:
         """The portal's 통합계좌조회: the member's own virtual accounts, each read from its firm under

@@ -332,6 +332,22 @@ def pending_settlements(session: Session, account_id: int) -> list[Settlement]:
     return [_settlement(row) for row in rows]
 
 
+_PENDING_SETTLEMENTS_OF = select(_SETTLEMENTS).where(
+    _SETTLEMENTS.c.account_id.in_(bindparam("account_ids", expanding=True)),
+    _SETTLEMENTS.c.status == "pending",
+)
+
+
+def pending_settlements_of(session: Session, account_ids: Iterable[int]) -> dict[int, list[Settlement]]:
+    """account -> its pending settlements, for many accounts in one query."""
+    ids = sorted(set(account_ids))
+    found: dict[int, list[Settlement]] = {account_id: [] for account_id in ids}
+    if ids:
+        for row in session.connection().execute(_PENDING_SETTLEMENTS_OF, {"account_ids": ids}):
+            found[row.account_id].append(_settlement(row))
+    return found
+
+
 def due_settlements(session: Session, day: date, limit: int) -> list[Settlement]:
     rows = session.connection().execute(
         select(_SETTLEMENTS)
@@ -365,17 +381,19 @@ def position_costs(session: Session, account_id: int) -> dict[str, tuple[int, in
     return {row.instrument: (row.quantity_micro, row.cost_won) for row in rows}
 
 
+_POSITION_COSTS_OF = select(
+    _COSTS.c.account_id, _COSTS.c.instrument, _COSTS.c.quantity_micro, _COSTS.c.cost_won
+).where(_COSTS.c.account_id.in_(bindparam("account_ids", expanding=True)))
+
+
 def position_costs_of(session: Session, account_ids: Iterable[int]) -> dict[tuple[int, str], tuple[int, int]]:
     """(account, instrument) -> (quantity in micro-units, book cost in won), for many accounts."""
     ids = sorted(set(account_ids))
     if not ids:
         return {}
-    rows = session.connection().execute(
-        select(_COSTS.c.account_id, _COSTS.c.instrument, _COSTS.c.quantity_micro, _COSTS.c.cost_won).where(
-            _COSTS.c.account_id.in_(ids)
-        )
-    )
-    return {(row.account_id, row.instrument): (row.quantity_micro, row.cost_won) for row in rows}
+    rows = session.connection().execute(_POSITION_COSTS_OF, {"account_ids": ids})
+    # unpacked, not read by name: a Row's named access costs several times more per field
+    return {(account_id, code): (quantity, cost) for account_id, code, quantity, cost in rows}
 
 
 def save_costs(session: Session, costs: dict[tuple[int, str], tuple[int, int]]) -> None:

@@ -5,9 +5,11 @@ own, as a firm's system would answer a request."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
-from backbone.brokerage.domain import Account, Firm, Position, TransactionLine
+from backbone.brokerage.domain import Account, AccountBalance, Firm, Position, TransactionLine
 from backbone.brokerage.domain import TransactionKind as BrokerageKind
 from backbone.brokerage.errors import BrokerageError
 from backbone.brokerage.holdings import Holdings
@@ -26,10 +28,72 @@ from backbone.open_platform.adapters.interface import (
     FirmTransaction,
     FirmTransactionPage,
     FirmWatchlistGroup,
+    LocalBalanceRequest,
     TransactionKind,
     TransactionQuery,
 )
 from backbone.open_platform.reads import reading
+
+
+class BackboneCore:
+    """This installation's brokerage core, which runs the accounts of every firm registered with
+    the `backbone` adapter: it answers the balances of accounts at several of its firms from one
+    read (the integrated inquiry asks for all of a member's accounts at once)."""
+
+    def __init__(self, *, database: Database, brokerage: Brokerage, holdings: Holdings) -> None:
+        self._database = database
+        self._brokerage = brokerage
+        self._holdings = holdings
+        self._firms: dict[str, Firm] = {}  # a firm's id and number format never change: asked once
+
+    def firm(self, session: Session, code: str) -> Firm:
+        found = self._firms.get(code)
+        if found is None:
+            try:
+                found = self._firms[code] = self._brokerage.firm(session, code)
+            except BrokerageError as error:
+                raise FirmRefusal(f"{code} is not a firm on this installation") from error
+        return found
+
+    def balances(self, requests: Sequence[LocalBalanceRequest]) -> list[FirmBalance | FirmRefusal]:
+        """Each request's balance, or the refusal a firm gives for an account that is not this
+        person's (the firm's own check, independent of the platform's mapping)."""
+        with reading(self._database) as session:
+            firms: dict[str, Firm | FirmRefusal] = {}
+            for request in requests:
+                if request.firm_code not in firms:
+                    try:
+                        firms[request.firm_code] = self.firm(session, request.firm_code)
+                    except FirmRefusal as refusal:
+                        firms[request.firm_code] = refusal
+            wanted = [
+                (firm, request.number)
+                for request in requests
+                if isinstance(firm := firms[request.firm_code], Firm)
+            ]
+            found = self._brokerage.accounts_with_holders(session, wanted)
+            accounts = [_held(found, firms, request) for request in requests]
+            balances = self._holdings.balances(
+                session, [account for account in accounts if isinstance(account, Account)]
+            )
+        return [
+            account if isinstance(account, FirmRefusal) else _balance(balances[account.id])
+            for account in accounts
+        ]
+
+
+def _held(
+    found: dict[tuple[str, str], tuple[Account, str | None]],
+    firms: dict[str, Firm | FirmRefusal],
+    request: LocalBalanceRequest,
+) -> Account | FirmRefusal:
+    firm = firms[request.firm_code]
+    if isinstance(firm, FirmRefusal):
+        return firm
+    account, holder = found.get((request.firm_code, request.number), (None, None))
+    if account is None or holder != request.personal_identifier or not account.is_active:
+        return FirmRefusal("no such account of this person")
+    return account
 
 
 class BackboneCoreFirm:
@@ -37,17 +101,18 @@ class BackboneCoreFirm:
         self,
         *,
         firm_code: str,
+        core: BackboneCore,
         database: Database,
         brokerage: Brokerage,
         holdings: Holdings,
         watchlists: Watchlists,
     ) -> None:
         self.firm_code = firm_code
+        self._core = core
         self._database = database
         self._brokerage = brokerage
         self._holdings = holdings
         self._watchlists = watchlists
-        self._firm: Firm | None = None  # a firm's id and number format never change: asked once
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -69,17 +134,10 @@ class BackboneCoreFirm:
             return _account(self._own_account(session, personal_identifier, number))
 
     def balance(self, personal_identifier: str, number: str) -> FirmBalance:
-        with reading(self._database) as session:
-            account = self._own_account(session, personal_identifier, number)
-            balance = self._holdings.balance(session, account)
-        return FirmBalance(
-            cash_won=balance.cash_today,
-            cash_next_day_won=balance.cash_next_day,
-            cash_second_day_won=balance.cash_second_day,
-            withdrawable_won=balance.withdrawable,
-            buying_power_won=balance.cash_available,
-            positions=tuple(_position(position) for position in balance.positions),
-        )
+        (answer,) = self._core.balances([LocalBalanceRequest(self.firm_code, personal_identifier, number)])
+        if isinstance(answer, FirmRefusal):
+            raise answer
+        return answer
 
     def transactions(
         self, personal_identifier: str, number: str, query: TransactionQuery
@@ -116,12 +174,7 @@ class BackboneCoreFirm:
         return self._firm_of(session).id
 
     def _firm_of(self, session: Session) -> Firm:
-        if self._firm is None:
-            try:
-                self._firm = self._brokerage.firm(session, self.firm_code)
-            except BrokerageError as error:
-                raise FirmRefusal(f"{self.firm_code} is not a firm on this installation") from error
-        return self._firm
+        return self._core.firm(session, self.firm_code)
 
     def _own_account(self, session: Session, personal_identifier: str, number: str) -> Account:
         """The account, which must be this person's: the firm's own check, independent of the
@@ -142,6 +195,17 @@ def _account(account: Account) -> FirmAccount:
         display_number=account.display_number,
         account_type=account.account_type.value,
         alias=account.alias,
+    )
+
+
+def _balance(balance: AccountBalance) -> FirmBalance:
+    return FirmBalance(
+        cash_won=balance.cash_today,
+        cash_next_day_won=balance.cash_next_day,
+        cash_second_day_won=balance.cash_second_day,
+        withdrawable_won=balance.withdrawable,
+        buying_power_won=balance.cash_available,
+        positions=tuple(_position(position) for position in balance.positions),
     )
 
 

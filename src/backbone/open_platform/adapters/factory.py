@@ -5,6 +5,7 @@ circuit breaker. Constructed by the composition root, which hands it the brokera
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import httpx
 from sqlalchemy.orm import Session
@@ -14,9 +15,15 @@ from backbone.brokerage.service import Brokerage
 from backbone.brokerage.watchlists import Watchlists
 from backbone.kit.clock import Clock
 from backbone.kit.db import Database
-from backbone.open_platform.adapters.backbone_core import BackboneCoreFirm
+from backbone.open_platform.adapters.backbone_core import BackboneCore, BackboneCoreFirm
 from backbone.open_platform.adapters.http_firm import HttpFirm
-from backbone.open_platform.adapters.interface import Capability, FirmAdapter
+from backbone.open_platform.adapters.interface import (
+    Capability,
+    FirmAdapter,
+    FirmBalance,
+    FirmRefusal,
+    LocalBalanceRequest,
+)
 from backbone.open_platform.adapters.resilience import (
     FIRM_TIMEOUT_MS,
     CircuitBreaker,
@@ -45,11 +52,15 @@ class AdapterFactory:
         self._firm_timeout_ms = firm_timeout_ms
         self._client_lock = threading.Lock()
         self._client: httpx.Client | None = None
+        self.core = BackboneCore(database=database, brokerage=brokerage, holdings=holdings)
 
     def local_firm_codes(self, session: Session) -> set[str]:
         """Firms whose accounts this installation's brokerage core runs (in the caller's
         transaction, which may have just registered them)."""
         return {firm.code for firm in self._brokerage.firms(session)}
+
+    def local_balances(self, requests: Sequence[LocalBalanceRequest]) -> list[FirmBalance | FirmRefusal]:
+        return self.core.balances(requests)
 
     def build(
         self, *, code: str, adapter: str, base_url: str | None, capabilities: frozenset[Capability]
@@ -58,6 +69,7 @@ class AdapterFactory:
         if adapter == "backbone":
             built = BackboneCoreFirm(
                 firm_code=code,
+                core=self.core,
                 database=self._database,
                 brokerage=self._brokerage,
                 holdings=self._holdings,

@@ -107,6 +107,15 @@ class FirmBalance:
 
 
 @dataclass(frozen=True, slots=True)
+class LocalBalanceRequest:
+    """One account at one of this installation's firms, asked for with its holder's CI."""
+
+    firm_code: str
+    personal_identifier: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
 class FirmTransaction:
     id: str
     occurred_at: datetime

@@ -11,11 +11,15 @@ from backbone.kit.money import Quantity
 from backbone.open_platform.adapters.interface import FirmBalance, FirmTransaction, TransactionKind
 from backbone.open_platform.api.schemas import (
     BalanceOut,
+    FirmStatusOut,
+    IntegratedAccountOut,
+    IntegratedPortfolioOut,
     MixOut,
     PortfolioOut,
     PositionOut,
     TransactionOut,
 )
+from backbone.open_platform.inquiry import AccountBalance, FirmStatus
 from backbone.open_platform.journey.domain import LinkedAccount
 
 RATIO_PLACES = 4
@@ -134,3 +138,55 @@ def _name(instruments: dict[str, Instrument], code: str, *, korean: bool) -> str
     if listed is None:
         return None
     return listed.name_ko if korean else listed.name_en
+
+
+def integrated_out(
+    answered: list[AccountBalance], instruments: dict[str, Instrument], now: datetime
+) -> IntegratedPortfolioOut:
+    """통합계좌조회: every linked account's balance, totals across them and a status per firm."""
+    accounts_out = []
+    cash = cash_second = valuation = cost = 0
+    by_instrument: dict[str, int] = defaultdict(int)
+    by_firm: dict[str, int] = defaultdict(int)
+    firm_status: dict[str, FirmStatus] = {}
+    for item in answered:
+        code = item.linked.firm.code
+        shaped = None if item.balance is None else balance_out(item.linked, item.balance, instruments, now)
+        if item.balance is not None:
+            cash += item.balance.cash_won
+            cash_second += item.balance.cash_second_day_won
+            valuation += item.balance.valuation_won
+            cost += item.balance.cost_won
+            by_firm[code] += item.balance.total_assets_won
+            for position in item.balance.positions:
+                by_instrument[position.instrument] += position.valuation_won
+        if firm_status.get(code, FirmStatus.OK) is FirmStatus.OK:
+            firm_status[code] = item.status
+        accounts_out.append(
+            IntegratedAccountOut(
+                virtual_account_number=item.linked.virtual_account.number,
+                firm_code=code,
+                alias=item.linked.virtual_account.alias,
+                status=item.status,
+                balance=shaped,
+            )
+        )
+    total = cash_second + valuation
+    names: dict[str, str | None] = {
+        code: (instruments[code].name_ko if code in instruments else None) for code in by_instrument
+    }
+    return IntegratedPortfolioOut(
+        complete=all(item.status is FirmStatus.OK for item in answered),
+        cash_won=cash,
+        cash_second_day_won=cash_second,
+        valuation_won=valuation,
+        cost_won=cost,
+        profit_won=valuation - cost,
+        profit_rate=profit_rate(valuation - cost, cost),
+        total_assets_won=total,
+        by_instrument=mix(dict(by_instrument), names, max(valuation, 0)),
+        by_firm=mix(dict(by_firm), {}, max(total, 0)),
+        firms=[FirmStatusOut(firm_code=code, status=status) for code, status in sorted(firm_status.items())],
+        accounts=accounts_out,
+        as_of=now.astimezone(SEOUL),
+    )

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from backbone.kit.db import TableRecord
 from backbone.open_platform.companies.domain import App, AppStatus, ClientAuthMethod, Company
 from backbone.open_platform.models import AppRow, CompanyRow
 from backbone.open_platform.scopes import format_scopes, parse_scopes
@@ -23,7 +24,7 @@ def _company(row: CompanyRow) -> Company:
     )
 
 
-def app_of_row(row: AppRow) -> App:
+def app_of_row(row: AppRow | TableRecord) -> App:
     return App(
         id=row.id,
         company_id=row.company_id,

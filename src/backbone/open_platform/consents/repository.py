@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from backbone.kit.db import TableRecord
 from backbone.open_platform.consents.domain import Consent, ConsentKind, ConsentMethod, ConsentStatus
 from backbone.open_platform.models import ConsentRequestRow, ConsentRow
 
 
-def consent_of(row: ConsentRow) -> Consent:
+def consent_of(row: ConsentRow | TableRecord) -> Consent:
     return Consent(
         id=row.id,
         kind=ConsentKind(row.kind),

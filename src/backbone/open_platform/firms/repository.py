@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from backbone.kit.db import TableRecord
 from backbone.open_platform.adapters.interface import Capability
 from backbone.open_platform.firms.domain import AdapterKind, PlatformFirm
 from backbone.open_platform.models import FirmRow
 
 
-def firm_of(row: FirmRow) -> PlatformFirm:
+def firm_of(row: FirmRow | TableRecord) -> PlatformFirm:
     return PlatformFirm(
         id=row.id,
         code=row.code,

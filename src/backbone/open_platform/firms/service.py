@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -10,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from backbone.kit.clock import Clock
 from backbone.kit.ids import IdGenerator
-from backbone.open_platform.adapters.interface import Capability, FirmAdapter
+from backbone.open_platform.adapters.interface import (
+    Capability,
+    FirmAdapter,
+    FirmBalance,
+    FirmRefusal,
+    LocalBalanceRequest,
+)
 from backbone.open_platform.audit.repository import record_change
 from backbone.open_platform.errors import FirmExists, InvalidFirm, UnknownFirm
 from backbone.open_platform.firms import repository
@@ -25,6 +32,8 @@ class AdapterBuilder(Protocol):
     def build(
         self, *, code: str, adapter: str, base_url: str | None, capabilities: frozenset[Capability]
     ) -> FirmAdapter: ...
+
+    def local_balances(self, requests: Sequence[LocalBalanceRequest]) -> list[FirmBalance | FirmRefusal]: ...
 
 
 class FirmDirectory:
@@ -91,6 +100,10 @@ class FirmDirectory:
 
     def firms(self, session: Session) -> list[PlatformFirm]:
         return repository.firms(session)
+
+    def local_balances(self, requests: Sequence[LocalBalanceRequest]) -> list[FirmBalance | FirmRefusal]:
+        """Balances of accounts at this installation's own firms, answered together."""
+        return self._builder.local_balances(requests)
 
     def adapter(self, firm: PlatformFirm) -> FirmAdapter:
         """The firm's adapter, built once per process (its circuit breaker lives with it)."""

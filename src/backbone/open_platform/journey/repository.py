@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from backbone.kit.db import TableRecord, TableRecords
 from backbone.open_platform.consents.domain import Consent, ConsentKind, ConsentMethod
 from backbone.open_platform.consents.repository import consent_of
 from backbone.open_platform.firms.domain import PlatformFirm
@@ -25,7 +27,7 @@ from backbone.open_platform.virtual_accounts.domain import VirtualAccount, Virtu
 from backbone.open_platform.virtual_accounts.repository import virtual_account_of
 
 
-def membership_of_row(row: MembershipRow) -> Membership:
+def membership_of_row(row: MembershipRow | TableRecord) -> Membership:
     return Membership(
         id=row.id,
         member_id=row.member_id,
@@ -98,36 +100,58 @@ def linked_account_ids(session: Session, app_id: int, member_id: int) -> list[in
     )
 
 
+_VIRTUAL_ACCOUNTS = cast(Table, VirtualAccountRow.__table__)
+_FIRMS = cast(Table, FirmRow.__table__)
+_CONSENTS = cast(Table, ConsentRow.__table__)
+_LINKS = cast(Table, AccountLinkRow.__table__)
+_LINKED = TableRecords(_VIRTUAL_ACCOUNTS, _FIRMS, _CONSENTS)
+# Built once, in Core: every open API call runs it (the ORM query of the same cost five times more).
+_LINKED_ACCOUNTS = (
+    select(*_LINKED.columns)
+    .select_from(
+        _VIRTUAL_ACCOUNTS.join(_LINKS, _LINKS.c.virtual_account_id == _VIRTUAL_ACCOUNTS.c.id)
+        .join(_FIRMS, _FIRMS.c.id == _VIRTUAL_ACCOUNTS.c.firm_id)
+        .outerjoin(
+            _CONSENTS,
+            and_(
+                _CONSENTS.c.member_id == _VIRTUAL_ACCOUNTS.c.member_id,
+                _CONSENTS.c.firm_id == _VIRTUAL_ACCOUNTS.c.firm_id,
+                or_(
+                    _CONSENTS.c.kind == ConsentKind.PLATFORM_FIRM.value,
+                    and_(
+                        _CONSENTS.c.kind == ConsentKind.FINTECH_FIRM.value,
+                        _CONSENTS.c.company_id == bindparam("company_id"),
+                    ),
+                ),
+            ),
+        )
+    )
+    .where(
+        _LINKS.c.app_id == bindparam("app_id"),
+        _VIRTUAL_ACCOUNTS.c.member_id == bindparam("member_id"),
+        _VIRTUAL_ACCOUNTS.c.status == VirtualAccountStatus.ACTIVE.value,
+    )
+    .order_by(_VIRTUAL_ACCOUNTS.c.id, _CONSENTS.c.id)
+)
+
+
 def linked_accounts(session: Session, *, app_id: int, company_id: int, member_id: int) -> list[LinkedAccount]:
     """The app's active linked accounts (in link order) with their firms and the newest consent
     of each kind per firm: one query, as every open API call asks it."""
-    consent_governs = and_(
-        ConsentRow.member_id == VirtualAccountRow.member_id,
-        ConsentRow.firm_id == VirtualAccountRow.firm_id,
-        or_(
-            ConsentRow.kind == ConsentKind.PLATFORM_FIRM.value,
-            and_(ConsentRow.kind == ConsentKind.FINTECH_FIRM.value, ConsentRow.company_id == company_id),
-        ),
-    )
-    rows = session.execute(
-        select(VirtualAccountRow, FirmRow, ConsentRow)
-        .join(AccountLinkRow, AccountLinkRow.virtual_account_id == VirtualAccountRow.id)
-        .join(FirmRow, FirmRow.id == VirtualAccountRow.firm_id)
-        .outerjoin(ConsentRow, consent_governs)
-        .where(
-            AccountLinkRow.app_id == app_id,
-            VirtualAccountRow.member_id == member_id,
-            VirtualAccountRow.status == VirtualAccountStatus.ACTIVE.value,
-        )
-        .order_by(VirtualAccountRow.id, ConsentRow.id)
+    rows = session.connection().execute(
+        _LINKED_ACCOUNTS, {"app_id": app_id, "company_id": company_id, "member_id": member_id}
     )
     accounts: dict[int, tuple[VirtualAccount, PlatformFirm]] = {}
     newest: dict[tuple[int, str], Consent] = {}
-    for account_row, firm_row, consent_row in rows:
-        if account_row.id not in accounts:
-            accounts[account_row.id] = (virtual_account_of(account_row, firm_row.code), firm_of(firm_row))
-        if consent_row is not None:  # ordered by id: the last one seen is the newest
-            newest[(account_row.id, consent_row.kind)] = consent_of(consent_row)
+    for row in rows:
+        account_record, firm_record, consent_record = _LINKED.split(row)
+        if account_record.id not in accounts:
+            accounts[account_record.id] = (
+                virtual_account_of(account_record, firm_record.code),
+                firm_of(firm_record),
+            )
+        if consent_record is not None:  # ordered by id: the last one seen is the newest
+            newest[(account_record.id, consent_record.kind)] = consent_of(consent_record)
     return [
         LinkedAccount(
             virtual_account=account,

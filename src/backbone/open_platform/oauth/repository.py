@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backbone.kit.db import TableRecords
 from backbone.open_platform.companies.domain import App
 from backbone.open_platform.companies.repository import app_of_row
 from backbone.open_platform.journey.domain import Membership
@@ -148,22 +150,41 @@ def revoke_access_token(session: Session, jti: str, expires_at: datetime, at: da
         session.execute(insert(RevokedTokenRow).values(jti=jti, expires_at=expires_at, revoked_at=at))
 
 
+_APPS = cast(Table, AppRow.__table__)
+_MEMBERSHIPS = cast(Table, MembershipRow.__table__)
+_REVOKED = cast(Table, RevokedTokenRow.__table__)
+_HOLDER = TableRecords(_APPS, _MEMBERSHIPS)
+# Built once, in Core: every open API call runs it (the ORM query of the same cost five times more).
+_TOKEN_HOLDER = (
+    select(
+        *_HOLDER.columns,
+        select(_REVOKED.c.jti).where(_REVOKED.c.jti == bindparam("jti")).exists().label("revoked"),
+    )
+    .select_from(
+        _APPS.outerjoin(
+            _MEMBERSHIPS,
+            and_(_MEMBERSHIPS.c.subject == bindparam("subject"), _MEMBERSHIPS.c.app_id == _APPS.c.id),
+        )
+    )
+    .where(_APPS.c.client_id == bindparam("client_id"))
+)
+
+
 def token_holder(
     session: Session, *, jti: str, client_id: str, subject: str
 ) -> tuple[App, Membership | None, bool] | None:
     """In one query: the token's app, the app's membership with this subject (if any), and
     whether the token was revoked; None for an unknown app."""
-    revoked = select(RevokedTokenRow.jti).where(RevokedTokenRow.jti == jti).exists()
-    row = session.execute(
-        select(AppRow, MembershipRow, revoked.label("revoked"))
-        .outerjoin(MembershipRow, and_(MembershipRow.subject == subject, MembershipRow.app_id == AppRow.id))
-        .where(AppRow.client_id == client_id)
-    ).first()
+    row = (
+        session.connection()
+        .execute(_TOKEN_HOLDER, {"jti": jti, "subject": subject, "client_id": client_id})
+        .first()
+    )
     if row is None:
         return None
-    app_row, membership_row, is_revoked = row
-    membership = None if membership_row is None else membership_of_row(membership_row)
-    return app_of_row(app_row), membership, bool(is_revoked)
+    app_record, membership_record = _HOLDER.split(row[:-1])
+    membership = None if membership_record is None else membership_of_row(membership_record)
+    return app_of_row(app_record), membership, bool(row[-1])
 
 
 def access_token_revoked(session: Session, jti: str) -> bool:

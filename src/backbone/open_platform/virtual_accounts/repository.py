@@ -7,11 +7,12 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from backbone.kit.db import TableRecord
 from backbone.open_platform.models import FirmRow, VirtualAccountRow
 from backbone.open_platform.virtual_accounts.domain import IssueSource, VirtualAccount, VirtualAccountStatus
 
 
-def virtual_account_of(row: VirtualAccountRow, firm_code: str) -> VirtualAccount:
+def virtual_account_of(row: VirtualAccountRow | TableRecord, firm_code: str) -> VirtualAccount:
     return VirtualAccount(
         id=row.id,
         number=row.number,
