@@ -97,3 +97,24 @@ def test_the_database_derives_balances_from_legs_it_accepts(container: Container
     )
     with container.database.reading() as session:
         assert container.ledger.balance(session, "alice", CASH).available == 70
+
+
+def test_every_leg_raises_its_accounts_version_by_one(container: Container) -> None:
+    """The fingerprint readers compare (accounts, legs ever posted): any movement changes it."""
+    world, alice = open_pair(container)
+    with container.database.reading() as session:
+        before = container.ledger.fingerprints(session, ["alice", "world", "nobody"])
+    raw(
+        container,
+        leg(5, 0, world, "KRW", -70),
+        leg(5, 1, alice, "KRW", 70),
+        seal(5, "raw-v1", "deposit"),
+        leg(6, 0, alice, "KRW", -20),
+        leg(6, 1, world, "KRW", 20),
+        seal(6, "raw-v2", "withdrawal"),
+    )
+    with container.database.reading() as session:
+        after = container.ledger.fingerprints(session, ["alice", "world", "nobody"])
+    assert "nobody" not in before and "nobody" not in after
+    assert after["alice"] == (before["alice"][0], before["alice"][1] + 2)
+    assert after["world"] == (before["world"][0], before["world"][1] + 2)

@@ -37,6 +37,9 @@ class AccountRow(Base):
     minimum_balance: Mapped[int | None]
     # Maintained by a trigger on ledger_legs: the sum of this account's legs, nothing else.
     balance: Mapped[int] = mapped_column(default=0)
+    # Raised by one with every leg by the same trigger: whether an owner's accounts moved since a
+    # reader last looked is one aggregate away (migration 0005).
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
 
 

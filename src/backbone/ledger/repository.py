@@ -133,6 +133,23 @@ def accounts_of_owners(session: Session, owners: Iterable[str]) -> list[AccountS
     ]
 
 
+_FINGERPRINTS = (
+    select(AccountRow.owner, func.count(), func.sum(AccountRow.version))
+    .where(AccountRow.owner.in_(bindparam("owners", expanding=True)))
+    .group_by(AccountRow.owner)
+)
+
+
+def fingerprints(session: Session, owners: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """owner -> (accounts, legs ever posted to them): both only grow, so any committed movement
+    of an owner's balances changes the pair."""
+    names = sorted(set(owners))
+    if not names:
+        return {}
+    rows = session.connection().execute(_FINGERPRINTS, {"owners": names})
+    return {owner: (int(count), int(versions or 0)) for owner, count, versions in rows}
+
+
 def insert_accounts_if_missing(session: Session, rows: Sequence[dict[str, object]]) -> None:
     """Open accounts (id, owner, asset, purpose, minimum_balance, balance, created_at); ones
     another transaction opened meanwhile are left as they are."""

@@ -34,6 +34,8 @@ from backbone.open_platform.adapters.interface import (
 )
 from backbone.open_platform.reads import reading
 
+SHAPED_CACHED_MAX = 100_000
+
 
 class BackboneCore:
     """This installation's brokerage core, which runs the accounts of every firm registered with
@@ -45,6 +47,7 @@ class BackboneCore:
         self._brokerage = brokerage
         self._holdings = holdings
         self._firms: dict[str, Firm] = {}  # a firm's id and number format never change: asked once
+        self._shaped: dict[int, tuple[AccountBalance, FirmBalance]] = {}
 
     def firm(self, session: Session, code: str) -> Firm:
         found = self._firms.get(code)
@@ -73,13 +76,25 @@ class BackboneCore:
             ]
             found = self._brokerage.accounts_with_holders(session, wanted)
             accounts = [_held(found, firms, request) for request in requests]
-            balances = self._holdings.balances(
+            balances = self._holdings.current_balances(
                 session, [account for account in accounts if isinstance(account, Account)]
             )
         return [
-            account if isinstance(account, FirmRefusal) else _balance(balances[account.id])
+            account if isinstance(account, FirmRefusal) else self._firm_balance(balances[account.id])
             for account in accounts
         ]
+
+    def _firm_balance(self, balance: AccountBalance) -> FirmBalance:
+        """In the platform's shape; the same object again while the core answers the same
+        balance object (it does while nothing of the account moved)."""
+        last = self._shaped.get(balance.account_id)
+        if last is not None and last[0] is balance:
+            return last[1]
+        shaped = _balance(balance)
+        if len(self._shaped) >= SHAPED_CACHED_MAX:
+            self._shaped.clear()  # a bound on memory; forgetting only costs a conversion
+        self._shaped[balance.account_id] = (balance, shaped)
+        return shaped
 
 
 def _held(

@@ -44,7 +44,7 @@ from backbone.open_platform.api.schemas import (
     WatchlistInstrumentOut,
     WatchlistOut,
 )
-from backbone.open_platform.api.shaping import balance_out, integrated_out, portfolio_out, transaction_out
+from backbone.open_platform.api.shaping import IntegratedShapes, balance_out, portfolio_out, transaction_out
 from backbone.open_platform.errors import UnknownInstrument
 from backbone.open_platform.firms.domain import AdapterKind
 from backbone.open_platform.inquiry import FirmStatus
@@ -127,6 +127,8 @@ def _instrument(instruments: dict[str, Instrument], code: str) -> Instrument:
 
 
 def _routes(api: FastAPI) -> None:
+    shapes = IntegratedShapes()
+
     @api.get(
         "/membership", summary="The member's use of this app: status, consents, accounts", tags=["member"]
     )
@@ -289,16 +291,17 @@ def _routes(api: FastAPI) -> None:
     ) -> Response:
         # This installation's firms answer from local reads, on the event loop (a thread hop
         # cost more than the reads); a call that waits on another firm's server goes to a thread.
-        def answer() -> IntegratedPortfolioOut:
-            return integrated_out(platform.inquiry.integrated(reading, request_id), instruments, clock.now())
+        def answer() -> bytes:
+            answered = platform.inquiry.integrated(reading, request_id)
+            return shapes.json(
+                (reading.membership.member_id, reading.app.id), answered, instruments, clock.now()
+            )
 
         if all(linked.firm.adapter is AdapterKind.BACKBONE for linked in reading.linked):
-            shaped = answer()
+            body = answer()
         else:
-            shaped = await run_in_threadpool(answer)
-        # Serialised by pydantic-core at once: FastAPI's own path would validate the model again
-        # and encode it with the standard library's json.
-        return Response(shaped.model_dump_json(), media_type="application/json")
+            body = await run_in_threadpool(answer)
+        return Response(body, media_type="application/json")
 
     # --- market data (app-level: client credentials) ---------------------------------------------
 

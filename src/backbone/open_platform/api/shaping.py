@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
+
+import orjson
 
 from backbone.exchange.instruments import Instrument
 from backbone.kit.clock import SEOUL
@@ -190,3 +193,59 @@ def integrated_out(
         accounts=accounts_out,
         as_of=now.astimezone(SEOUL),
     )
+
+
+ShapeKey = tuple[tuple[str, str, str, FirmStatus, FirmBalance | None], ...]
+SHAPES_KEPT_MAX = 100_000
+
+
+class IntegratedShapes:
+    """The integrated portfolio's JSON, shaped once per distinct answer.
+
+    Shaping 50 positions into models and ratios cost more than reading them. The last shape is
+    kept per member and app, with what it was built from: each account's number, alias, firm,
+    status and balance object. The in-process firms hand out the very same balance object while
+    nothing of the account moved (holdings, settlement days, prices), so the comparison is one of
+    identity; an equal balance from elsewhere compares equal by value. Only `as_of` is stamped per
+    call."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[int, int], tuple[ShapeKey, dict[str, Any]]] = {}
+
+    def json(
+        self,
+        reader: tuple[int, int],
+        answered: list[AccountBalance],
+        instruments: dict[str, Instrument],
+        now: datetime,
+    ) -> bytes:
+        key: ShapeKey = tuple(
+            (
+                item.linked.virtual_account.number,
+                item.linked.virtual_account.alias,
+                item.linked.firm.code,
+                item.status,
+                item.balance,
+            )
+            for item in answered
+        )
+        last = self._last.get(reader)
+        if last is not None and last[0] == key:
+            shaped = last[1]
+        else:
+            shaped = integrated_out(answered, instruments, now).model_dump(mode="json")
+            if len(self._last) >= SHAPES_KEPT_MAX:
+                self._last.clear()  # a bound on memory; forgetting only costs a shaping
+            self._last[reader] = (key, shaped)
+        return orjson.dumps(_stamped(shaped, now.astimezone(SEOUL).isoformat()))
+
+
+def _stamped(shaped: dict[str, Any], as_of: str) -> dict[str, Any]:
+    """A copy with `as_of` set at the top and in every balance (the shape is shared: not changed)."""
+    accounts = [
+        account
+        if account["balance"] is None
+        else {**account, "balance": {**account["balance"], "as_of": as_of}}
+        for account in shaped["accounts"]
+    ]
+    return {**shaped, "accounts": accounts, "as_of": as_of}
