@@ -115,6 +115,7 @@ def test_every_leg_raises_its_accounts_version_by_one(container: Container) -> N
     )
     with container.database.reading() as session:
         after = container.ledger.fingerprints(session, ["alice", "world", "nobody"])
-    assert "nobody" not in before and "nobody" not in after
+    assert "nobody" not in before
+    assert "nobody" not in after
     assert after["alice"] == (before["alice"][0], before["alice"][1] + 2)
     assert after["world"] == (before["world"][0], before["world"][1] + 2)

@@ -147,6 +147,11 @@ class TableRecords:
         ]
 
 
+def is_read_only(session: Session) -> bool:
+    """True for a session from `Database.reading()`: it sees only what others committed."""
+    return bool(session.connection().get_execution_options().get(READ_ONLY_OPTION, False))
+
+
 def writers_are_serialised(session: Session) -> bool:
     """True on SQLite, where BEGIN IMMEDIATE admits one writing transaction at a time, so no
     concurrent twin can race a write; PostgreSQL runs writers side by side."""

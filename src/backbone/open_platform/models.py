@@ -225,6 +225,18 @@ class RevokedTokenRow(Base):
     revoked_at: Mapped[datetime]
 
 
+class RevisionRow(Base):
+    """One row: a number that database triggers raise with every change to the tables an open API
+    call's authorization reads (apps, memberships, firms, virtual accounts, links, consents,
+    revoked tokens), in the changing transaction, so a process may keep what it read from them
+    while the number stands (migration 0006)."""
+
+    __tablename__ = "platform_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
 class ClientAssertionRow(Base):
     """`jti`s of private_key_jwt assertions already used, so none is replayed."""
 

@@ -63,6 +63,7 @@ from backbone.open_platform.journey.domain import (
     MembershipStatus,
 )
 from backbone.open_platform.oauth import repository as oauth_repository
+from backbone.open_platform.reads import Kept
 from backbone.open_platform.virtual_accounts import repository as accounts_repository
 from backbone.open_platform.virtual_accounts.domain import (
     VIRTUAL_ACCOUNTS_PER_MEMBER_MAX,
@@ -108,6 +109,7 @@ class Journey:
     ) -> None:
         self._clock = clock
         self._ids = ids
+        self._linked: Kept[tuple[int, int, int], list[LinkedAccount]] = Kept()
         self._identity = identity
         self._companies = companies
         self._webhooks = webhooks
@@ -259,9 +261,14 @@ class Journey:
         return chosen
 
     def linked_accounts(self, session: Session, membership: Membership, app: App) -> list[LinkedAccount]:
-        """The app's linked accounts with the consents that govern each (in link order)."""
-        return repository.linked_accounts(
-            session, app_id=app.id, company_id=app.company_id, member_id=membership.member_id
+        """The app's linked accounts with the consents that govern each (in link order); kept
+        while the platform's revision stands (every open API call asks)."""
+        return self._linked.get(
+            session,
+            (app.id, app.company_id, membership.member_id),
+            lambda: repository.linked_accounts(
+                session, app_id=app.id, company_id=app.company_id, member_id=membership.member_id
+            ),
         )
 
     # --- steps 10 and 12: consents --------------------------------------------------------------

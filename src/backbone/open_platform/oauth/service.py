@@ -23,6 +23,7 @@ from backbone.open_platform.oauth import repository
 from backbone.open_platform.oauth.domain import VERIFIED_TOKENS_CACHED_MAX, AccessGrant
 from backbone.open_platform.oauth.keys import SigningKeys
 from backbone.open_platform.oauth.server import PlatformAuthorizationServer
+from backbone.open_platform.reads import Kept
 from backbone.open_platform.scopes import Scope
 
 TOKEN_LENGTH_MAX = 4_096
@@ -49,6 +50,8 @@ class OAuth:
     ) -> None:
         self.issuer = issuer
         self.keys = keys
+        # each token's app, membership and revocation, kept while the platform's revision stands
+        self._holders: Kept[tuple[str, str, str], tuple[App, Membership | None, bool] | None] = Kept()
         self._clock = clock
         self._companies = companies
         self.server = PlatformAuthorizationServer(
@@ -90,8 +93,11 @@ class OAuth:
             raise _rejected("the access token has expired")
         jti = str(claims.get("jti", ""))
         subject = str(claims.get("sub", ""))
-        held = repository.token_holder(
-            session, jti=jti, client_id=str(claims.get("client_id", "")), subject=subject
+        client_id = str(claims.get("client_id", ""))
+        held = self._holders.get(
+            session,
+            (jti, client_id, subject),
+            lambda: repository.token_holder(session, jti=jti, client_id=client_id, subject=subject),
         )
         if held is not None and held[2]:
             raise _rejected("the access token was revoked")
