@@ -3,6 +3,7 @@ headers on every answer; 429 with Retry-After when a limit is reached)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request, Response
@@ -17,6 +18,8 @@ from backbone.open_platform.errors import InsufficientScope, QuotaExceeded, Rate
 from backbone.open_platform.inquiry import Reading
 from backbone.open_platform.oauth.domain import AccessGrant
 from backbone.open_platform.oauth.service import BEARER_CHALLENGE
+from backbone.open_platform.reads import reading as read_session
+from backbone.open_platform.reads import shared_reading
 from backbone.open_platform.scopes import Scope
 from backbone.open_platform.services import OpenPlatform
 
@@ -89,7 +92,7 @@ def _authorized(
             "send `Authorization: Bearer <access token>`", headers={"WWW-Authenticate": BEARER_CHALLENGE}
         )
     opened = platform(request)
-    with database(request).reading() as session:
+    with read_session(database(request)) as session:
         caller = opened.oauth.caller(session, credentials.credentials)
         _limits(opened, caller.app, response)
         if scope not in caller.grant.scopes:
@@ -122,10 +125,13 @@ def reads_member_data(scope: Scope) -> Any:
         request: Request,
         response: Response,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Reading:
-        reading = _authorized(request, response, credentials, scope, member=True)[1]
-        assert reading is not None
-        return reading
+    ) -> AsyncIterator[Reading]:
+        # The call reads the member's accounts in the read session that checked the token: one
+        # session (a pool checkout, a BEGIN and a ROLLBACK) per call, not two.
+        with shared_reading(database(request)):
+            found = _authorized(request, response, credentials, scope, member=True)[1]
+            assert found is not None
+            yield found
 
     return Depends(dependency)
 
