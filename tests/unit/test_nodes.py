@@ -20,7 +20,8 @@ def test_each_claim_takes_the_lowest_free_node_and_a_release_frees_it(tmp_path: 
     assert nodes.claim(tmp_path, 1) is None  # held, even by this very process
     first.release()
     again = nodes.claim(tmp_path, 1)
-    assert again is not None and again.node == 1
+    assert again is not None
+    assert again.node == 1
     assert (tmp_path / "nodes" / "1.lock").exists()
 
 
@@ -39,16 +40,16 @@ def test_a_node_held_by_another_process_is_skipped_and_freed_when_that_process_i
         f"claim = nodes.claim_first_free(Path({str(tmp_path)!r})); print(claim.node, flush=True); "
         "sys.stdin.read()"
     )
-    holder = subprocess.Popen(  # noqa: S603 - our own interpreter
+    with subprocess.Popen(  # noqa: S603 - our own interpreter
         [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "1"
-        mine = nodes.claim_first_free(tmp_path)
-        assert mine.node == 2
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "1"
+            mine = nodes.claim_first_free(tmp_path)
+            assert mine.node == 2
+        finally:
+            holder.kill()
+            holder.wait(timeout=10)
     freed = nodes.claim_first_free(tmp_path)
     assert freed.node == 1
