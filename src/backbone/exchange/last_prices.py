@@ -13,9 +13,9 @@ readers. The sequence is a seqlock: the writer makes it odd, writes the prices, 
 again; a reader takes a price only if it saw the same even sequence before and after reading it,
 else it reads again, so a reader never sees a write half done. A writer that died in the middle
 leaves the sequence odd: a reader gives up after `READ_WAIT_S_MAX` (the caller falls back to the
-base price), and at once on later reads, until the next venue process rewrites the board. When the instrument master
-changes, the writer makes a new file, renames it over the old one and marks the old one retired
-(sequence `RETIRED`), which tells readers still mapping it to open the new one.
+base price), and at once on later reads, until the next venue process rewrites the board. When
+the instrument master changes, the writer makes a new file, renames it over the old one and marks
+the old one retired (sequence `RETIRED`), which tells readers still mapping it to open the new one.
 """
 
 from __future__ import annotations
