@@ -20,7 +20,7 @@ import mmap
 import os
 import struct
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -51,10 +51,11 @@ class RateLimiter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         self._map = self._mapped()
+        self._today = (date.min, datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC))
 
     def used_today(self, app_id: int) -> int:
         """Calls counted against the app's quota today, by every process (for the business portal)."""
-        today = seoul_date(self._clock.now())
+        today, _ = self._day(self._clock.now())
         with self._locked():
             offset, _ = self._find(app_id)
             if offset is None:
@@ -65,8 +66,8 @@ class RateLimiter:
     def take(self, app_id: int, *, daily_quota: int, burst_limit: int) -> Decision:
         now = self._clock.now()
         now_ns = int(now.timestamp() * NANOSECONDS_PER_SECOND)
-        today = seoul_date(now)
-        reset_s = max(1, int((seoul_midnight(today + timedelta(days=1)) - now).total_seconds()))
+        today, midnight = self._day(now)
+        reset_s = max(1, int((midnight - now).total_seconds()))
         with self._locked():
             found, spare = self._find(app_id)
             offset = spare if found is None else found
@@ -84,6 +85,16 @@ class RateLimiter:
                 quota.used,
             )
             return decision
+
+    def _day(self, now: datetime) -> tuple[date, datetime]:
+        """Today in Seoul and the midnight that ends it, worked out once a day: converting time
+        zones on every call was a third of a `take`."""
+        today, start, end = self._today
+        if not start <= now < end:
+            today = seoul_date(now)
+            start, end = seoul_midnight(today), seoul_midnight(today + timedelta(days=1))
+            self._today = (today, start, end)
+        return today, end
 
     def close(self) -> None:
         with self._lock:
