@@ -101,7 +101,9 @@ def limits(directory: Path, takes: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--reads", type=int, default=200_000)
     parser.add_argument("--takes", type=int, default=100_000)
     arguments = parser.parse_args()
