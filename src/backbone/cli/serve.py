@@ -67,6 +67,14 @@ def serve_open_api(
     webhooks). Prices, rate limits and the database are shared; see docs/open_platform.md."""
     settings = Settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
+    free = nodes.free_nodes(settings.var_directory, first=1)
+    if len(free) < workers:
+        # Checked here, where it can be said once: a worker that finds no node exits, and uvicorn
+        # would start it again and again.
+        raise typer.BadParameter(
+            f"{workers} workers need {workers} free node ids; {len(free)} of 1-{WORKERS_MAX} are free "
+            f"(the others are held by live processes: see {settings.var_directory / nodes.NODES_DIRECTORY})"
+        )
     # What every process generates on first need, generated once here, before the workers start
     # at the same moment: two of them racing to create a key would each sign with their own.
     bootstrap.resolve_secret_key(settings)

@@ -59,3 +59,14 @@ def claim_first_free(var_directory: Path, *, first: int = 1) -> NodeClaim:
         f"node ids {first}-{NODE_MAX} are all held by live processes of this installation "
         f"(see {var_directory / NODES_DIRECTORY}): stop one, or run fewer workers"
     )
+
+
+def free_nodes(var_directory: Path, *, first: int = 1) -> list[int]:
+    """The node ids from `first` no live process holds now (each tried and let go at once)."""
+    free = []
+    for node in range(first, NODE_MAX + 1):
+        claimed = claim(var_directory, node)
+        if claimed is not None:
+            claimed.release()
+            free.append(node)
+    return free

@@ -33,6 +33,7 @@ from backbone.bootstrap import Container, Trading
 from backbone.brokerage.trading.pipeline import BROKERAGE_ORDER_ID_MAX
 from backbone.exchange.messages import PlaceOrder
 from backbone.exchange.orders import OrderType, Side, TimeInForce
+from backbone.kit import nodes
 from backbone.kit.clock import SEOUL, SimulatedClock
 from backbone.kit.ids import NODE_BITS, SEQUENCE_BITS
 from backbone.kit.money import tick_size
@@ -269,3 +270,32 @@ def _position(response: httpx.Response, code: str) -> dict[str, Any]:
     (account,) = portfolio["accounts"]
     (position,) = [item for item in account["balance"]["positions"] if item["instrument"] == code]
     return dict(position)
+
+
+def test_a_second_serve_on_a_held_node_and_too_many_workers_are_refused_clearly(tmp_path: Path) -> None:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("BACKBONE_")} | {
+        "BACKBONE_DATABASE_URL": f"sqlite:///{tmp_path / 'backbone.sqlite3'}",
+        "BACKBONE_VAR_DIRECTORY": str(tmp_path),
+        "BACKBONE_OPERATOR_TOKEN": OPERATOR_TOKEN,
+    }
+    held = [nodes.claim(tmp_path, node) for node in range(0, 15)]  # 0 (serve's) and 1-14
+    serve = _run(environment, "serve", "--port", str(free_port()))
+    assert serve.returncode != 0
+    assert "node 0 is held by another live process" in serve.stderr
+    tier = _run(environment, "serve-open-api", "--port", str(free_port()), "--workers", "2")
+    assert tier.returncode != 0
+    assert "2 workers need 2 free node ids; 1 of 1-15 are free" in tier.stderr
+    for claim in held:
+        assert claim is not None
+        claim.release()
+
+
+def _run(environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own command line
+        [str(BIN / "backbone"), *arguments],
+        env=environment | {"COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
