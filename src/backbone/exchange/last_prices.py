@@ -135,9 +135,7 @@ class LastPriceReader:
                     return price or None
                 continue  # written meanwhile: read again
             if before == RETIRED:
-                # The writer made a new board: open it at once (only once; see _open).
-                self._map, self._looked_at = None, -REOPEN_INTERVAL_S
-                return self.price(code) if self._open() is not None else None
+                return self._price_on_new_board(code)
             if before == self._abandoned:
                 return None  # a writer died mid-write; waiting again would only slow every read
             if not deadline:
@@ -146,6 +144,14 @@ class LastPriceReader:
                 self._abandoned = before
                 return None
             os.sched_yield()  # let the writer finish (and release the interpreter lock meanwhile)
+
+    def _price_on_new_board(self, code: str) -> int | None:
+        """The writer made a new board (a new instrument master): open it at once."""
+        self._map, self._looked_at = None, -REOPEN_INTERVAL_S
+        board = self._open()
+        if board is None or SEQUENCE.unpack_from(board, SEQUENCE_OFFSET)[0] == RETIRED:
+            return None  # not there yet, or already replaced again: the next read looks again
+        return self.price(code)
 
     def _open(self) -> mmap.mmap | None:
         with self._lock:
