@@ -6,6 +6,10 @@ brokerage core) holding 50 positions in all, linked to one approved app through 
 process, on the loopback) asks GET /open/v1/portfolio with that bearer token.
 
     .venv/bin/python -m benchmarks.open_portfolio [--seconds 20] [--connections 32] [--threads 1]
+        [--workers 2]
+
+With `--workers N` (N >= 1) wrk asks `backbone serve-open-api --workers N`, the open API in N
+processes of its own beside `backbone serve`; with `--workers 0`, `backbone serve` itself.
 
 Installs Debian's wrk through scripts/apt-install when it is missing.
 """
@@ -22,6 +26,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -106,6 +111,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def without_times(value: Any) -> Any:
+    """An answer without its `as_of` stamps (two calls differ in nothing else)."""
+    if isinstance(value, dict):
+        return {key: without_times(item) for key, item in value.items() if key != "as_of"}
+    if isinstance(value, list):
+        return [without_times(item) for item in value]
+    return value
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        for child in children:
+            found += process_tree(int(child))
+    return found
+
+
+def wait_ready(url: str) -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not become ready")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -113,6 +148,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="serve-open-api worker processes; 0: backbone serve itself"
+    )
     arguments = parser.parse_args()
     if shutil.which("wrk") is None:
         subprocess.run(["scripts/apt-install", "wrk"], check=True)
@@ -126,13 +164,23 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    open_api = None
+    target = url
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_ready(url)
+        if arguments.workers:
+            open_port = free_port()
+            open_api = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "backbone", "serve-open-api"),
+                    *("--port", str(open_port), "--workers", str(arguments.workers)),
+                ],
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            target = f"http://127.0.0.1:{open_port}"
+            wait_ready(target)
         client = httpx.Client(base_url=url, timeout=30)
         for code, _pattern in FIRMS:
             check(
@@ -157,12 +205,18 @@ def main() -> None:
         verifier, challenge = pkce_pair()
         code = code_from(browser.authorize(app.client_id, challenge).headers["location"])["code"]
         token = check(exchange_code(client, app, code, verifier))["access_token"]
-        sample = check(client.get("/open/v1/portfolio", headers={"Authorization": f"Bearer {token}"}))
+        bearer = {"Authorization": f"Bearer {token}"}
+        sample = check(client.get("/open/v1/portfolio", headers=bearer))
         positions = sum(len(item["balance"]["positions"]) for item in sample["accounts"])
         print(
             f"member: {len(sample['accounts'])} accounts at {len(sample['firms'])} firms, "
-            f"{positions} positions"
+            f"{positions} positions, valuation {sample['valuation_won']:,} won"
         )
+        if open_api is not None:
+            # The workers value at the venue's prices too (the shared board), not base prices.
+            answered = check(httpx.get(f"{target}/open/v1/portfolio", headers=bearer, timeout=30))
+            if without_times(answered) != without_times(sample):
+                raise SystemExit("serve-open-api answers other figures than backbone serve")
         command = [
             "wrk",
             "-t",
@@ -174,12 +228,15 @@ def main() -> None:
             "--latency",
             "-H",
             f"Authorization: Bearer {token}",
-            f"{url}/open/v1/portfolio",
+            f"{target}/open/v1/portfolio",
         ]
         print("$ " + " ".join(command).replace(token, "<token>"))
-        cpu_before = cpu_seconds(server.pid)
+        serving = process_tree(open_api.pid if open_api is not None else server.pid)
+        name = "serve-open-api" if open_api is not None else "backbone serve"
+        print(f"serving: {name}, {len(serving)} processes")
+        cpu_before = sum(cpu_seconds(pid) for pid in serving)
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        cpu_used = cpu_seconds(server.pid) - cpu_before
+        cpu_used = sum(cpu_seconds(pid) for pid in serving) - cpu_before
         print(output)
         rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
         served = re.search(r"(\d+) requests in", output)
@@ -189,8 +246,10 @@ def main() -> None:
             # requests/s to whatever else shares the cores.
             print(f"server CPU per request: {cpu_used * 1000 / int(served.group(1)):.1f} ms")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (open_api, server):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
 
 
 if __name__ == "__main__":

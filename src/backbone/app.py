@@ -26,6 +26,7 @@ from backbone.middleware import RequestMiddleware
 from backbone.open_platform.api.app import OPEN_API_PREFIX, create_open_api
 from backbone.open_platform.companies.endpoints import business_router, operator_router
 from backbone.open_platform.journey.endpoints import router as portal_router
+from backbone.open_platform.oauth.endpoints import app_router as oauth_app_router
 from backbone.open_platform.oauth.endpoints import router as oauth_router
 from backbone.open_platform.webhooks.worker import WebhookWorker
 from backbone.problems import install_problem_handlers, problem_response
@@ -75,6 +76,36 @@ def create_app(
             if owns_container:
                 resolved.close()
 
+    app = _application(resolved, lifespan)
+    app.add_middleware(WebSocketTransportMiddleware)
+    for router in _routers():
+        app.include_router(router)
+    install_portal(app)  # last: the portal's pages take every path the API does not
+    return app
+
+
+def create_open_platform_app(container: Container, *, close_container: bool = False) -> FastAPI:
+    """Only the open platform's public surface, for the open API's worker processes (`backbone
+    serve-open-api`): the open API at /open/v1, the OAuth endpoints apps call, health, readiness,
+    metrics and problem types. No venue, no portal, no webhook worker: `backbone serve` runs those.
+    With `close_container`, shutting down closes it (the read audit drains its spool first)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if close_container:
+                await run_in_threadpool(container.close)
+
+    app = _application(container, lifespan)
+    app.include_router(oauth_app_router)
+    return app
+
+
+def _application(container: Container, lifespan: Any) -> FastAPI:
+    """What every server process has: the container, the request middleware, problem+json
+    errors, the open API mounted first, and the operations routes."""
     app = FastAPI(
         title="Backbone",
         version=backbone.__version__,
@@ -84,17 +115,13 @@ def create_app(
         docs_url="/docs",
         redoc_url="/redoc",
     )
-    app.state.container = resolved
+    app.state.container = container
     app.add_middleware(RequestMiddleware)
-    app.add_middleware(WebSocketTransportMiddleware)
     install_problem_handlers(app)
     open_api = create_open_api()
-    open_api.state.container = resolved
+    open_api.state.container = container
     app.mount(OPEN_API_PREFIX, open_api)  # first: apps' calls are matched before every other route
     _add_operations_routes(app)
-    for router in _routers():
-        app.include_router(router)
-    install_portal(app)  # last: the portal's pages take every path the API does not
     return app
 
 

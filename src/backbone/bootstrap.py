@@ -24,6 +24,7 @@ from backbone.demo.market import demo_clock
 from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.instruments import Instrument, load_instruments
 from backbone.exchange.journal import FsyncPolicy
+from backbone.exchange.last_prices import LastPricePublisher, LastPriceReader, LastPriceWriter, board_path
 from backbone.exchange.repository import upsert_instruments
 from backbone.exchange.schedule import SessionSchedule
 from backbone.identity.adapters import development_adapters
@@ -66,6 +67,7 @@ class Container:
 
 OPERATOR_TOKEN_FILE = "operator-token"  # noqa: S105 - a file name, not a secret
 SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name, not a secret
+EXCHANGE_DIRECTORY = "exchange"  # under var/: the venue's journal and the last-price board
 
 
 def _generated_once(settings: Settings, file_name: str) -> str:
@@ -101,10 +103,12 @@ class Trading:
     desk: OrderDesk
     settler: Settler
     pipeline: OrderPipeline
+    prices: LastPriceWriter
 
     def close(self) -> None:
         self.pipeline.stop()
         self.venue.close()
+        self.prices.close()
 
 
 def open_trading(container: Container, *, journal_directory: Path | None = None) -> Trading:
@@ -112,7 +116,7 @@ def open_trading(container: Container, *, journal_directory: Path | None = None)
     whatever an earlier process published but did not book. One process at a time may do this."""
     settings = container.settings
     venue = Venue(
-        journal_directory=journal_directory or settings.var_directory / "exchange",
+        journal_directory=journal_directory or settings.var_directory / EXCHANGE_DIRECTORY,
         base_prices={code: item.base_price for code, item in container.instruments.items()},
         clock=container.clock,
         policy=FsyncPolicy(settings.journal_fsync),
@@ -131,10 +135,18 @@ def open_trading(container: Container, *, journal_directory: Path | None = None)
     )
     container.holdings.prices.source = venue.last_price
     pipeline.recover()
+    # Every other process of the installation (the open API's workers) values at these prices.
+    prices = LastPricePublisher(
+        LastPriceWriter(board_path(venue.journal_directory), venue.base_prices),
+        venue.last_price,
+        venue.base_prices,
+    )
+    prices.publish_all()
+    pipeline.add_listener(prices)
     feed = QuoteFeed(container.quotes)
     feed.seed(phase=venue.phase, trading_day=venue.trading_day_code, books=venue.book_levels())
     pipeline.add_listener(feed)
-    return Trading(venue=venue, desk=desk, settler=settler, pipeline=pipeline)
+    return Trading(venue=venue, desk=desk, settler=settler, pipeline=pipeline, prices=prices.writer)
 
 
 def sync_reference_data(session: Session, container: Container) -> int:
@@ -163,7 +175,10 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     ids = IdGenerator(clock, node=settings.node_id)
     ledger = Ledger(clock=clock, ids=ids)
     instruments = load_instruments()
-    prices = PriceBoard({code: item.base_price for code, item in instruments.items()})
+    prices = PriceBoard(
+        {code: item.base_price for code, item in instruments.items()},
+        LastPriceReader(board_path(settings.var_directory / EXCHANGE_DIRECTORY)),
+    )
     database = Database(engine)
     brokerage = Brokerage(clock=clock, ids=ids, ledger=ledger)
     holdings = Holdings(ledger=ledger, clock=clock, calendar=krx_calendar(), prices=prices)
@@ -212,5 +227,6 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
             instruments=instruments,
             issuer=settings.public_url.rstrip("/"),
             var_directory=settings.var_directory,
+            node=settings.node_id,
         ),
     )

@@ -2,8 +2,9 @@
 
 Cash is read from the ledger (available, held for orders, payable to unsettled buys) and projected
 over the next two settlement days from the pending settlements; positions are the ledger's shares
-with the book cost kept by the brokerage, valued at the venue's last price (or the instrument's
-base price while no venue runs in this process).
+with the book cost kept by the brokerage, valued at the venue's last price: the venue's own in the
+process that runs it, the shared last-price board (`exchange/last_prices.py`) in every other
+process, the instrument's base price where neither has one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from backbone.brokerage.domain import Account, AccountBalance, Position, Transac
 from backbone.brokerage.trading import repository as trading_repository
 from backbone.brokerage.trading.domain import Settlement, project_cash
 from backbone.exchange.calendar import TradingCalendar
+from backbone.exchange.last_prices import LastPriceReader
 from backbone.exchange.orders import Side
 from backbone.kit.clock import Clock, seoul_date
 from backbone.kit.pagination import Page, decode_cursor, encode_cursor, page_size
@@ -29,15 +31,21 @@ PriceOf = Callable[[str], int]
 
 
 class PriceBoard:
-    """Where last prices come from: the venue once one runs in this process, else base prices."""
+    """Where last prices come from: the venue once one runs in this process, else the board the
+    venue process publishes (when there is one and it has the instrument), else base prices."""
 
-    def __init__(self, base_prices: dict[str, int]) -> None:
+    def __init__(self, base_prices: dict[str, int], shared: LastPriceReader | None = None) -> None:
         self._base_prices = base_prices
+        self._shared = shared
         self.source: PriceOf | None = None
 
     def last_price(self, instrument: str) -> int:
         if self.source is not None:
             return self.source(instrument)
+        if self._shared is not None:
+            price = self._shared.price(instrument)
+            if price is not None:
+                return price
         return self._base_prices.get(instrument, 0)
 
 

@@ -17,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve.serve)
+app.command("serve-open-api")(serve.serve_open_api)
 app.add_typer(database.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(ledger.app, name="ledger")

@@ -1,4 +1,5 @@
-"""`backbone serve`: the portal, the trading screen and the API on one port."""
+"""`backbone serve`: the portal, the trading screen and the API on one port; `backbone
+serve-open-api`: the open API alone in worker processes beside it (docs/open_platform.md)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from backbone import bootstrap
-from backbone.app import create_app
+from backbone.app import create_app, create_open_platform_app
 from backbone.config import Settings
+from backbone.kit import nodes
 from backbone.kit.logs import configure_logging
+from backbone.open_platform.oauth.keys import SigningKeys
+
+WORKERS_MAX = 15  # node ids 1-15; node 0 is `backbone serve`'s
 
 
 def serve(
@@ -28,13 +34,71 @@ def serve(
     if demo_market:
         settings = settings.model_copy(update={"demo_market": True})
     configure_logging(level=settings.log_level, json=settings.log_json)
+    node = nodes.claim(settings.var_directory, settings.node_id)
+    if node is None:
+        raise typer.BadParameter(
+            f"node {settings.node_id} is held by another live process of this installation "
+            f"(var/nodes/{settings.node_id}.lock): is `backbone serve` already running? (BACKBONE_NODE_ID)"
+        )
     container = bootstrap.build(settings)
     app = create_app(container, run_market=True, background=settings.webhook_worker)
+    try:
+        uvicorn.run(
+            app,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_config=None,  # our structlog configuration stays in charge
+            access_log=False,
+            proxy_headers=False,
+        )
+    finally:
+        node.release()
+
+
+def serve_open_api(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (BACKBONE_HOST)")] = None,
+    port: Annotated[int, typer.Option(help="Port (not `backbone serve`'s)")] = 8001,
+    workers: Annotated[
+        int, typer.Option(min=1, max=WORKERS_MAX, help="Worker processes, each with a node id of its own")
+    ] = 2,
+) -> None:
+    """Serve the open API (/open/v1) and the OAuth endpoints apps call, in WORKERS processes on
+    http://HOST:PORT, beside a running `backbone serve` (which runs the venue, the portal and the
+    webhooks). Prices, rate limits and the database are shared; see docs/open_platform.md."""
+    settings = Settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    free = nodes.free_nodes(settings.var_directory, first=1)
+    if len(free) < workers:
+        # Checked here, where it can be said once: a worker that finds no node exits, and uvicorn
+        # would start it again and again.
+        raise typer.BadParameter(
+            f"{workers} workers need {workers} free node ids; {len(free)} of 1-{WORKERS_MAX} are free "
+            f"(the others are held by live processes: see {settings.var_directory / nodes.NODES_DIRECTORY})"
+        )
+    # What every process generates on first need, generated once here, before the workers start
+    # at the same moment: two of them racing to create a key would each sign with their own.
+    bootstrap.resolve_secret_key(settings)
+    bootstrap.resolve_operator_token(settings)
+    SigningKeys.generated_once(settings.var_directory)
     uvicorn.run(
-        app,
+        f"{__name__}:open_api_worker",
+        factory=True,
+        workers=workers,
         host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,  # our structlog configuration stays in charge
+        port=port,
+        log_config=None,
         access_log=False,
         proxy_headers=False,
     )
+
+
+def open_api_worker() -> FastAPI:
+    """Run by each worker process (uvicorn's app factory): claim the first free node id from 1,
+    build the container on it, serve the open platform's public surface."""
+    settings = Settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    node = nodes.claim_first_free(settings.var_directory, first=1)
+    container = bootstrap.build(settings.model_copy(update={"node_id": node.node}))
+    app = create_open_platform_app(container, close_container=True)
+    app.state.node = node  # held for the process's life: the lock goes with the process
+    return app

@@ -10,12 +10,12 @@ from backbone.identity.service import Identity
 from backbone.kit.clock import Clock
 from backbone.kit.db import Database
 from backbone.kit.ids import IdGenerator
-from backbone.open_platform.audit.service import ReadAudit
+from backbone.open_platform.audit.service import ReadAudit, spool_directory
 from backbone.open_platform.companies.service import Companies
 from backbone.open_platform.firms.service import AdapterBuilder, FirmDirectory
 from backbone.open_platform.inquiry import Inquiry
 from backbone.open_platform.journey.service import Journey
-from backbone.open_platform.limits.service import RateLimiter
+from backbone.open_platform.limits.service import RateLimiter, limits_path
 from backbone.open_platform.market import MarketDataSource, VenueMarketData
 from backbone.open_platform.oauth.keys import SigningKeys
 from backbone.open_platform.oauth.service import OAuth
@@ -36,6 +36,7 @@ class OpenPlatform:
 
     def close(self) -> None:
         self.audit.close()
+        self.limits.close()
         self.inquiry.close()
         self.webhooks.close()
 
@@ -50,6 +51,7 @@ def build_open_platform(
     instruments: dict[str, Instrument],
     issuer: str,
     var_directory: Path,
+    node: int = 0,
 ) -> OpenPlatform:
     companies = Companies(clock=clock, ids=ids)
     firms = FirmDirectory(clock=clock, ids=ids, adapters=adapters)
@@ -63,7 +65,7 @@ def build_open_platform(
         companies=companies,
         journey=journey,
     )
-    audit = ReadAudit(database=database, spool_directory=var_directory / "read-audit")
+    audit = ReadAudit(database=database, spool_directory=spool_directory(var_directory, node))
     return OpenPlatform(
         companies=companies,
         firms=firms,
@@ -79,7 +81,7 @@ def build_open_platform(
             identity=identity,
         ),
         webhooks=webhooks,
-        limits=RateLimiter(clock=clock),
+        limits=RateLimiter(clock=clock, path=limits_path(var_directory)),
         audit=audit,
         market=VenueMarketData(),
     )

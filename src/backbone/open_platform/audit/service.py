@@ -46,6 +46,16 @@ RETRY_PAUSE_S_MIN = 0.05
 RETRY_PAUSE_S_MAX = 5.0
 SEGMENT_PREFIX = "reads-"
 SEGMENT_BYTES_MAX = 8 * 1024 * 1024
+SPOOL_DIRECTORY = "read-audit"
+
+
+def spool_directory(var_directory: Path, node: int) -> Path:
+    """Each process that records reads spools apart (two truncating each other's segments would
+    lose records), keyed by its node id rather than its pid so that a restart on the same node
+    recovers what its predecessor spooled. Node 0 (`backbone serve`) keeps the top directory;
+    `recover` reads only its own directory's segments, never a subdirectory's."""
+    top = var_directory / SPOOL_DIRECTORY
+    return top if node == 0 else top / f"node-{node}"
 
 
 def encode(read: DataRead) -> bytes:

@@ -23,6 +23,7 @@ from backbone.open_platform.oauth.server import OAuthResponse, PlatformRequest, 
 from backbone.open_platform.services import OpenPlatform
 
 router = APIRouter(tags=["open platform: OAuth 2.0"])
+app_router = APIRouter(tags=["open platform: OAuth 2.0"])  # what apps call: no member session
 FORM_FIELDS_MAX = 30
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -108,7 +109,9 @@ def _run(database: Database, work: Any) -> OAuthResponse:
         return cast(OAuthResponse, work())
 
 
-@router.post("/oauth/token", summary="Token endpoint: authorization_code, refresh_token, client_credentials")
+@app_router.post(
+    "/oauth/token", summary="Token endpoint: authorization_code, refresh_token, client_credentials"
+)
 async def token(request: Request, database: DatabaseDep, platform: PlatformDep) -> Response:
     oauth_request = await _form(request)
     answer = await run_in_threadpool(
@@ -117,7 +120,7 @@ async def token(request: Request, database: DatabaseDep, platform: PlatformDep) 
     return _response(answer)
 
 
-@router.post("/oauth/revoke", summary="Token revocation (RFC 7009)")
+@app_router.post("/oauth/revoke", summary="Token revocation (RFC 7009)")
 async def revoke(request: Request, database: DatabaseDep, platform: PlatformDep) -> Response:
     oauth_request = await _form(request)
     answer = await run_in_threadpool(
@@ -126,7 +129,7 @@ async def revoke(request: Request, database: DatabaseDep, platform: PlatformDep)
     return _response(answer)
 
 
-@router.post("/oauth/introspect", summary="Token introspection (RFC 7662)")
+@app_router.post("/oauth/introspect", summary="Token introspection (RFC 7662)")
 async def introspect(request: Request, database: DatabaseDep, platform: PlatformDep) -> Response:
     oauth_request = await _form(request)
     answer = await run_in_threadpool(
@@ -135,11 +138,16 @@ async def introspect(request: Request, database: DatabaseDep, platform: Platform
     return _response(answer)
 
 
-@router.get("/oauth/jwks", summary="The keys that sign access tokens")
+@app_router.get("/oauth/jwks", summary="The keys that sign access tokens")
 def jwks(platform: PlatformDep) -> dict[str, Any]:
     return platform.oauth.keys.jwks()
 
 
-@router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata (RFC 8414)")
+@app_router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata (RFC 8414)")
 def metadata(platform: PlatformDep) -> dict[str, Any]:
     return platform.oauth.metadata()
+
+
+# The portal's process serves all of it; the open API's worker processes (`backbone serve-open-api`)
+# serve the app-facing part only: `authorize` needs the member's portal session and its pages.
+router.include_router(app_router)
