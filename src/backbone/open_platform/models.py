@@ -228,8 +228,9 @@ class RevokedTokenRow(Base):
 class RevisionRow(Base):
     """One row: a number that database triggers raise with every change to the tables an open API
     call's authorization reads (apps, memberships, firms, virtual accounts, links, consents,
-    revoked tokens), in the changing transaction, so a process may keep what it read from them
-    while the number stands (migration 0006)."""
+    revoked tokens, and the brokerage core's accounts and customers), in the changing
+    transaction, so a process may keep what it read from them while the number stands
+    (migration 0006)."""
 
     __tablename__ = "platform_revision"
 

@@ -24,6 +24,8 @@ WATCHED = {
     "platform_virtual_accounts": ("alias", "id"),
     "platform_account_links": ("linked_at", "virtual_account_id"),
     "platform_consents": ("status", "id"),
+    "brokerage_accounts": ("alias", "id"),
+    "brokerage_customers": ("name", "id"),
 }
 
 

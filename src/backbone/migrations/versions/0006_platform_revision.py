@@ -1,7 +1,9 @@
 """The platform's revision: one number raised by triggers, in the changing transaction, with every
-insert, update or delete of the tables an open API call's authorization reads. A process keeps
-the token's app and membership and the app's linked accounts with their consents as it read them,
-and reads them again only when the number moved (one tiny query per call instead of two joins).
+insert, update or delete of the tables an open API call's authorization reads — the platform's
+own, and the brokerage core's accounts and customers, which the in-process firms check each read
+against. A process keeps the token's app and membership, the app's linked accounts with their
+consents and the accounts' holders as it read them, and reads them again only when the number
+moved (one tiny query per call instead of three joins).
 
 Revision ID: 0006
 Revises: 0005
@@ -28,6 +30,8 @@ WATCHED_TABLES = (
     "platform_account_links",
     "platform_consents",
     "platform_revoked_tokens",
+    "brokerage_accounts",
+    "brokerage_customers",
 )
 EVENTS = ("INSERT", "UPDATE", "DELETE")
 BUMP = "UPDATE platform_revision SET revision = revision + 1 WHERE id = 1"
@@ -59,8 +63,7 @@ def upgrade() -> None:
     for table in WATCHED_TABLES:
         for event in EVENTS:
             op.execute(
-                f"CREATE TRIGGER {table}_revision_{event.lower()} AFTER {event} ON {table} "
-                f"BEGIN {BUMP}; END"
+                f"CREATE TRIGGER {table}_revision_{event.lower()} AFTER {event} ON {table} BEGIN {BUMP}; END"
             )
 
 

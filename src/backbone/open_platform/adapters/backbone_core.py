@@ -32,7 +32,7 @@ from backbone.open_platform.adapters.interface import (
     TransactionKind,
     TransactionQuery,
 )
-from backbone.open_platform.reads import reading
+from backbone.open_platform.reads import Kept, reading
 
 SHAPED_CACHED_MAX = 100_000
 
@@ -48,6 +48,11 @@ class BackboneCore:
         self._holdings = holdings
         self._firms: dict[str, Firm] = {}  # a firm's id and number format never change: asked once
         self._shaped: dict[int, tuple[AccountBalance, FirmBalance]] = {}
+        # accounts and their holders, kept while the platform's revision stands (its triggers
+        # watch the brokerage's accounts and customers too): the holder is still checked each read
+        self._holders: Kept[
+            tuple[tuple[int, str], ...], dict[tuple[str, str], tuple[Account, str | None]]
+        ] = Kept()
 
     def firm(self, session: Session, code: str) -> Firm:
         found = self._firms.get(code)
@@ -74,7 +79,11 @@ class BackboneCore:
                 for request in requests
                 if isinstance(firm := firms[request.firm_code], Firm)
             ]
-            found = self._brokerage.accounts_with_holders(session, wanted)
+            found = self._holders.get(
+                session,
+                tuple((firm.id, number) for firm, number in wanted),
+                lambda: self._brokerage.accounts_with_holders(session, wanted),
+            )
             accounts = [_held(found, firms, request) for request in requests]
             balances = self._holdings.current_balances(
                 session, [account for account in accounts if isinstance(account, Account)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path, Query, Response
+from fastapi import FastAPI, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from backbone.dependencies import DATE_RANGE_DAYS_MAX, InvalidDateRange, instant_range
@@ -24,7 +24,11 @@ from backbone.open_platform.api.dependencies import (
     PlatformDep,
     RequestIdDep,
     WatchlistReader,
+    clock_of,
+    instruments_of,
+    request_id_of,
 )
+from backbone.open_platform.api.dependencies import platform as platform_of
 from backbone.open_platform.api.schemas import (
     BalanceOut,
     CandleOut,
@@ -282,13 +286,12 @@ def _routes(api: FastAPI) -> None:
         tags=["accounts"],
         response_model=IntegratedPortfolioOut,
     )
-    async def integrated(
-        reading: AccountReader,
-        platform: PlatformDep,
-        clock: ClockDep,
-        instruments: InstrumentsDep,
-        request_id: RequestIdDep,
-    ) -> Response:
+    async def integrated(request: Request, reading: AccountReader) -> Response:
+        # The services are looked up here, not declared as dependencies: each dependency FastAPI
+        # resolves costs more than the lookup, and this is the open API's busiest call.
+        platform, clock = platform_of(request), clock_of(request)
+        instruments, request_id = instruments_of(request), request_id_of(request)
+
         # This installation's firms answer from local reads, on the event loop (a thread hop
         # cost more than the reads); a call that waits on another firm's server goes to a thread.
         def answer() -> bytes:

@@ -38,16 +38,28 @@ def database(request: Request) -> Database:
 # in the thread pool, and a thread hop costs far more than these lookups.
 
 
+def clock_of(request: Request) -> Clock:
+    return cast(Clock, service(request, "clock"))
+
+
+def instruments_of(request: Request) -> dict[str, Instrument]:
+    return cast(dict[str, Instrument], service(request, "instruments"))
+
+
+def request_id_of(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "") or "")
+
+
 async def platform_dependency(request: Request) -> OpenPlatform:
     return platform(request)
 
 
 async def clock(request: Request) -> Clock:
-    return cast(Clock, service(request, "clock"))
+    return clock_of(request)
 
 
 async def instruments(request: Request) -> dict[str, Instrument]:
-    return cast(dict[str, Instrument], service(request, "instruments"))
+    return instruments_of(request)
 
 
 PlatformDep = Annotated[OpenPlatform, Depends(platform_dependency)]
@@ -56,7 +68,7 @@ InstrumentsDep = Annotated[dict[str, Instrument], Depends(instruments)]
 
 
 async def request_id(request: Request) -> str:
-    return str(getattr(request.state, "request_id", "") or "")
+    return request_id_of(request)
 
 
 RequestIdDep = Annotated[str, Depends(request_id)]
