@@ -3,6 +3,7 @@ serve-open-api`: the open API alone in worker processes beside it (docs/open_pla
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -42,6 +43,7 @@ def serve(
         )
     container = bootstrap.build(settings)
     app = create_app(container, run_market=True, background=settings.webhook_worker)
+    settle_garbage_collector()
     try:
         uvicorn.run(
             app,
@@ -101,4 +103,13 @@ def open_api_worker() -> FastAPI:
     container = bootstrap.build(settings.model_copy(update={"node_id": node.node}))
     app = create_open_platform_app(container, close_container=True)
     app.state.node = node  # held for the process's life: the lock goes with the process
+    settle_garbage_collector()
     return app
+
+
+def settle_garbage_collector() -> None:
+    """Moves everything built so far (modules, the container, the app) out of the collector's
+    sight: what lives for the whole process would otherwise be walked at every full collection,
+    a pause every request waiting then shares (seen in the tail latency under load)."""
+    gc.collect()
+    gc.freeze()
