@@ -3,10 +3,11 @@ owner, read again only when that moved: what they show always equals a fresh rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from backbone.bootstrap import Container
 from backbone.brokerage.domain import Account, AccountBalance
@@ -46,7 +47,7 @@ def test_kept_holdings_equal_a_fresh_read_after_every_kind_of_movement(container
     kept, fresh = both(container, account)
     assert kept == fresh
     assert [position.instrument for position in kept.positions] == [SAMSUNG]
-    moves = [
+    moves: list[Callable[[Session], object]] = [
         lambda session: container.brokerage.deposit(
             session, account=account, amount=Won(250_000), idempotency_key=builders.key("in")
         ),

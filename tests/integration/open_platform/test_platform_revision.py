@@ -59,7 +59,7 @@ def test_any_write_to_a_watched_table_raises_the_revision(world: World, alice: d
     for table, (column, key) in WATCHED.items():
         before = revision(world.container)
         with world.container.database.transaction() as session:
-            updated = session.execute(
+            updated = session.connection().execute(
                 text(f"UPDATE {table} SET {column} = {column} WHERE {key} = (SELECT min({key}) FROM {table})")
             )
             assert updated.rowcount == 1, table

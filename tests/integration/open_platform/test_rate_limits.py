@@ -11,6 +11,7 @@ from backbone.kit.clock import SEOUL, SimulatedClock
 from backbone.open_platform.companies.domain import PRODUCTION_DAILY_QUOTA
 from tests.conftest import OPERATOR_TOKEN
 from tests.integration.open_platform.conftest import World
+from tests.integration.open_platform.test_journey_and_api import bearer, complete_journey, tokens_for
 from tests.open_platform.journey import OPERATOR, FintechApp, check
 
 QUOTE = "/open/v1/market/instruments/005930/quote"
@@ -93,3 +94,19 @@ def test_the_daily_quota_counts_down_refuses_until_midnight_in_seoul_then_resets
     answered = world.client.get(QUOTE, headers=headers)
     assert answered.status_code == 200, answered.text
     assert answered.headers["RateLimit-Remaining"] == "3"
+
+
+def test_every_member_data_answer_carries_the_ratelimit_headers(world: World) -> None:
+    (number,) = complete_journey(world.alice, world.app_a, ["HNB"])
+    headers = bearer(tokens_for(world, world.alice, world.app_a))
+    paths = ["/open/v1/portfolio", "/open/v1/accounts", "/open/v1/membership"]
+    paths += [f"/open/v1/accounts/{number}/{name}" for name in ("balance", "portfolio", "transactions")]
+    remaining = []
+    for path in paths:
+        answered = world.client.get(path, headers=headers)
+        assert answered.status_code == 200, (path, answered.text)
+        assert int(answered.headers["RateLimit-Limit"]) == PRODUCTION_DAILY_QUOTA, path
+        assert int(answered.headers["RateLimit-Reset"]) >= 1, path
+        remaining.append(int(answered.headers["RateLimit-Remaining"]))
+    assert remaining == sorted(remaining, reverse=True)
+    assert len(set(remaining)) == len(paths)  # each call counted once

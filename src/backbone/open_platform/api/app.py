@@ -286,7 +286,7 @@ def _routes(api: FastAPI) -> None:
         tags=["accounts"],
         response_model=IntegratedPortfolioOut,
     )
-    async def integrated(request: Request, reading: AccountReader) -> Response:
+    async def integrated(request: Request, response: Response, reading: AccountReader) -> Response:
         # The services are looked up here, not declared as dependencies: each dependency FastAPI
         # resolves costs more than the lookup, and this is the open API's busiest call.
         platform, clock = platform_of(request), clock_of(request)
@@ -304,7 +304,10 @@ def _routes(api: FastAPI) -> None:
             body = answer()
         else:
             body = await run_in_threadpool(answer)
-        return Response(body, media_type="application/json")
+        answered = Response(body, media_type="application/json")
+        # FastAPI adds the dependencies' headers (RateLimit-*) only to answers it builds itself.
+        answered.headers.raw.extend(response.headers.raw)
+        return answered
 
     # --- market data (app-level: client credentials) ---------------------------------------------
 
