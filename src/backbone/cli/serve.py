@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from backbone import bootstrap
 from backbone.app import create_app, create_open_platform_app
+from backbone.cli import open_api_workers
 from backbone.config import Settings
 from backbone.kit import nodes
 from backbone.kit.logs import configure_logging
@@ -82,21 +83,18 @@ def serve_open_api(
     bootstrap.resolve_secret_key(settings)
     bootstrap.resolve_operator_token(settings)
     SigningKeys.generated_once(settings.var_directory)
-    uvicorn.run(
-        f"{__name__}:open_api_worker",
-        factory=True,
-        workers=workers,
-        host=host or settings.host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-    )
+    try:
+        open_api_workers.supervise(host or settings.host, port, workers)
+    except OSError as error:
+        raise typer.BadParameter(f"cannot listen on port {port}: {error.strerror}") from error
+    except open_api_workers.WorkerFailed as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
 
 
 def open_api_worker() -> FastAPI:
-    """Run by each worker process (uvicorn's app factory): claim the first free node id from 1,
-    build the container on it, serve the open platform's public surface."""
+    """Run by each worker process: claim the first free node id from 1, build the container on
+    it, serve the open platform's public surface."""
     settings = Settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
     node = nodes.claim_first_free(settings.var_directory, first=1)
