@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backbone.dependencies import DATE_RANGE_DAYS_MAX, InvalidDateRange, instant_range
 from backbone.errors import PageSizeOutOfRange
@@ -52,6 +53,7 @@ from backbone.open_platform.api.shaping import IntegratedShapes, balance_out, po
 from backbone.open_platform.errors import UnknownInstrument
 from backbone.open_platform.firms.domain import AdapterKind
 from backbone.open_platform.inquiry import FirmStatus
+from backbone.open_platform.reads import shared_reading
 from backbone.problems import install_problem_handlers
 
 DESCRIPTION = """
@@ -120,7 +122,25 @@ def create_open_api() -> FastAPI:
     )
     install_problem_handlers(api)
     _routes(api)
+    api.add_middleware(OneReadSession)
     return api
+
+
+class OneReadSession:
+    """Every open API call reads in one read session, opened on first use and closed when the
+    answer is sent: the token check, the limits, the linked accounts and the firms' reads share
+    it (a pool checkout, a BEGIN and a ROLLBACK per call, not one per step). Plain ASGI: a
+    FastAPI dependency with `yield` cost more than the session itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with shared_reading(scope["app"].state.container.database):
+            await self.app(scope, receive, send)
 
 
 def _instrument(instruments: dict[str, Instrument], code: str) -> Instrument:

@@ -3,7 +3,6 @@ headers on every answer; 429 with Retry-After when a limit is reached)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request, Response
@@ -19,7 +18,6 @@ from backbone.open_platform.inquiry import Reading
 from backbone.open_platform.oauth.domain import AccessGrant
 from backbone.open_platform.oauth.service import BEARER_CHALLENGE
 from backbone.open_platform.reads import reading as read_session
-from backbone.open_platform.reads import shared_reading
 from backbone.open_platform.scopes import Scope
 from backbone.open_platform.services import OpenPlatform
 
@@ -137,13 +135,10 @@ def reads_member_data(scope: Scope) -> Any:
         request: Request,
         response: Response,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> AsyncIterator[Reading]:
-        # The call reads the member's accounts in the read session that checked the token: one
-        # session (a pool checkout, a BEGIN and a ROLLBACK) per call, not two.
-        with shared_reading(database(request)):
-            found = _authorized(request, response, credentials, scope, member=True)[1]
-            assert found is not None
-            yield found
+    ) -> Reading:
+        reading = _authorized(request, response, credentials, scope, member=True)[1]
+        assert reading is not None
+        return reading
 
     return Depends(dependency)
 
