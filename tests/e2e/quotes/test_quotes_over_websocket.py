@@ -300,7 +300,9 @@ def test_a_slow_client_is_closed_with_4001_and_the_fast_one_keeps_receiving(
                         for side, sign in ((Side.BUY, -1), (Side.SELL, 1))
                     ],
                 )
-                await fast.run_until(caught_up_with(hub.states[CODE].sequence))
+                # One depth message per order: wait for this flood's last, not for the hub's
+                # sequence read now (under load the hub may not have published it all yet).
+                await fast.run_until(caught_up_with((flood + 1) * orders_per_flood))
             return fast
 
     try:
