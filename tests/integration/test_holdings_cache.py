@@ -3,33 +3,17 @@ owner, read again only when that moved: what they show always equals a fresh rea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from backbone.bootstrap import Container
 from backbone.brokerage.domain import Account, AccountBalance
 from backbone.kit.money import Quantity, Won
 from tests import builders
+from tests.statements import selects
 
 SAMSUNG, HYNIX = "005930", "000660"
-
-
-@contextmanager
-def statements(container: Container) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_connection: object, _cursor: object, statement: str, *_arguments: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(container.database.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(container.database.engine, "before_cursor_execute", count)
 
 
 def both(container: Container, account: Account) -> tuple[AccountBalance, AccountBalance]:
@@ -83,11 +67,13 @@ def test_unchanged_holdings_cost_one_aggregate_instead_of_three_reads(container:
         builders.firm(container, session)
         account = builders.account(container, session, cash=1_000_000, shares={SAMSUNG: 5, HYNIX: 2})
     with container.database.reading() as session:
-        with statements(container) as first:
+        with selects(container.database.engine) as first:
             container.holdings.current_balances(session, [account])
-        with statements(container) as again:
+        with selects(container.database.engine) as again:
             kept = container.holdings.current_balances(session, [account])[account.id]
-    assert len(first) == 4  # the fingerprint, then balances, settlements and costs
+    # the fingerprint (in the session's snapshot), again in its own transaction, then balances,
+    # settlements and costs
+    assert len(first) == 5
     assert len(again) == 1
     assert "count" in again[0].lower()
     assert {position.instrument for position in kept.positions} == {SAMSUNG, HYNIX}

@@ -23,6 +23,7 @@ from backbone.exchange.calendar import TradingCalendar
 from backbone.exchange.last_prices import LastPriceReader
 from backbone.exchange.orders import Side
 from backbone.kit.clock import Clock, seoul_date
+from backbone.kit.db import begin_reading
 from backbone.kit.pagination import Page, decode_cursor, encode_cursor, page_size
 from backbone.ledger.domain import CASH, Balance, Purpose
 from backbone.ledger.service import Ledger
@@ -90,15 +91,16 @@ class Holdings:
 
         Only for read-only sessions: a transaction's own uncommitted legs move the fingerprint,
         and a rollback could let a later commit reach the same one with other balances."""
-        fingerprints = self._ledger.fingerprints(session, [account.owner for account in accounts])
-        held: dict[int, Held] = {}
-        stale: list[Account] = []
-        for account in accounts:
-            known = self._held.get(account.id)
-            if known is not None and known.fingerprint == fingerprints.get(account.owner):
-                held[account.id] = known
-            else:
-                stale.append(account)
+        owners = [account.owner for account in accounts]
+        fingerprints = self._ledger.fingerprints(session, owners)
+        held, stale = self._kept(accounts, fingerprints)
+        if stale:
+            # The fingerprints may come from the session's snapshot, taken before its own
+            # transaction: read them again in that transaction, so that kept and fresh holdings
+            # are of one moment.
+            begin_reading(session)
+            fingerprints = self._ledger.fingerprints(session, owners)
+            held, stale = self._kept(accounts, fingerprints)
         if stale:
             # Read after the fingerprints: under READ COMMITTED a commit in between leaves newer
             # holdings under an older fingerprint (read again next time), never the reverse.
@@ -110,6 +112,20 @@ class Holdings:
             held.update(fresh)
         days = self._days()
         return {account.id: self._current(account, held[account.id], days) for account in accounts}
+
+    def _kept(
+        self, accounts: Sequence[Account], fingerprints: dict[str, tuple[int, int]]
+    ) -> tuple[dict[int, Held], list[Account]]:
+        """What is kept of the accounts under these fingerprints, and the accounts to read."""
+        held: dict[int, Held] = {}
+        stale: list[Account] = []
+        for account in accounts:
+            known = self._held.get(account.id)
+            if known is not None and known.fingerprint == fingerprints.get(account.owner):
+                held[account.id] = known
+            else:
+                stale.append(account)
+        return held, stale
 
     def _current(self, account: Account, held: Held, days: tuple[date, date]) -> AccountBalance:
         """The balance valued now; the very same object as last time while neither the holdings,

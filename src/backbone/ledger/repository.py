@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from backbone.kit.db import DriverStatement
 from backbone.ledger.domain import (
     AccountState,
     HistoryLine,
@@ -133,11 +135,15 @@ def accounts_of_owners(session: Session, owners: Iterable[str]) -> list[AccountS
     ]
 
 
-_FINGERPRINTS = (
-    select(AccountRow.owner, func.count(), func.sum(AccountRow.version))
-    .where(AccountRow.owner.in_(bindparam("owners", expanding=True)))
-    .group_by(AccountRow.owner)
-)
+@functools.lru_cache(maxsize=64)
+def _fingerprints(owners: int) -> DriverStatement:
+    # On the driver: the open API's integrated portfolio reads it every call. One statement per
+    # number of owners, as the driver has no expanding parameters.
+    return DriverStatement(
+        select(AccountRow.owner, func.count(), func.sum(AccountRow.version))
+        .where(AccountRow.owner.in_([bindparam(f"owner_{index}") for index in range(owners)]))
+        .group_by(AccountRow.owner)
+    )
 
 
 def fingerprints(session: Session, owners: Iterable[str]) -> dict[str, tuple[int, int]]:
@@ -146,7 +152,9 @@ def fingerprints(session: Session, owners: Iterable[str]) -> dict[str, tuple[int
     names = sorted(set(owners))
     if not names:
         return {}
-    rows = session.connection().execute(_FINGERPRINTS, {"owners": names})
+    rows = _fingerprints(len(names)).rows(
+        session, {f"owner_{index}": name for index, name in enumerate(names)}
+    )
     return {owner: (int(count), int(versions or 0)) for owner, count, versions in rows}
 
 

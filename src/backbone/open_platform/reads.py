@@ -17,14 +17,15 @@ from typing import Generic, TypeVar, cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from backbone.kit.db import Database, is_read_only
+from backbone.kit.db import Database, DriverStatement, is_read_only
 from backbone.open_platform.models import RevisionRow
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 KEPT_MAX = 100_000
 _REVISIONS = cast(Table, RevisionRow.__table__)
-_REVISION = select(_REVISIONS.c.revision).where(_REVISIONS.c.id == 1)
+# On the driver: every open API call reads it.
+_REVISION = DriverStatement(select(_REVISIONS.c.revision).where(_REVISIONS.c.id == 1))
 _REVISION_SEEN = "platform_revision"
 
 _shared: ContextVar[tuple[Database, Session] | None] = ContextVar("platform_shared_reading", default=None)
@@ -59,7 +60,8 @@ def platform_revision(session: Session) -> int:
     """The platform's revision (migration 0006) as this read session sees it: read once."""
     seen = session.info.get(_REVISION_SEEN)
     if seen is None:
-        seen = session.info[_REVISION_SEEN] = int(session.connection().execute(_REVISION).scalar_one())
+        ((seen,),) = _REVISION.rows(session)
+        session.info[_REVISION_SEEN] = seen
     return int(seen)
 
 

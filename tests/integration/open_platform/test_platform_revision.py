@@ -4,17 +4,16 @@ a write that bypasses the services."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from backbone.bootstrap import Container
 from backbone.open_platform.reads import platform_revision
 from tests.integration.open_platform.conftest import World
 from tests.integration.open_platform.test_journey_and_api import bearer, complete_journey, tokens_for
+from tests.statements import selects
 
 # each watched table with a column to write back unchanged and a column that picks one row
 WATCHED = {
@@ -32,21 +31,6 @@ WATCHED = {
 def revision(container: Container) -> int:
     with container.database.reading() as session:
         return platform_revision(session)
-
-
-@contextmanager
-def selects(container: Container) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_connection: object, _cursor: object, statement: str, *_arguments: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(container.database.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(container.database.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -78,7 +62,7 @@ def test_kept_reads_spare_the_joins_and_see_a_write_that_bypassed_the_services(
 ) -> None:
     headers = bearer(alice["tokens"])
     assert world.client.get("/open/v1/portfolio", headers=headers).status_code == 200
-    with selects(world.container) as seen:
+    with selects(world.container.database.engine) as seen:
         assert world.client.get("/open/v1/portfolio", headers=headers).status_code == 200
     assert not [statement for statement in seen if "platform_account_links" in statement]
     assert not [statement for statement in seen if "platform_revoked_tokens" in statement]
