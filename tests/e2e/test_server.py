@@ -61,3 +61,28 @@ def test_logs_are_json_lines_with_a_request_id(server: Server) -> None:
 def request_lines(server: Server) -> list[dict[str, str]]:
     lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("event") == "http.request"]
+
+
+def _samples(text: str, name: str, **labels: str) -> float:
+    wanted = [f'{key}="{value}"' for key, value in labels.items()]
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{") and all(label in line for label in wanted)
+    )
+
+
+def test_metrics_count_each_request_by_route_and_status(server: Server) -> None:
+    def counted() -> tuple[float, float, float]:
+        text = httpx.get(f"{server.url}/metrics").text
+        return (
+            _samples(text, "backbone_http_requests_total", route="/healthz", status="200"),
+            _samples(text, "backbone_http_requests_total", route="unmatched", status="404"),
+            _samples(text, "backbone_http_request_duration_seconds_count", route="/healthz"),
+        )
+
+    healthy, missing, timed = counted()
+    for _ in range(3):
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+    assert httpx.get(f"{server.url}/no-such-page").status_code == 404
+    assert counted() == (healthy + 3, missing + 1, timed + 3)

@@ -49,6 +49,17 @@ class PriceBoard:
                 return price
         return self._base_prices.get(instrument, 0)
 
+    def last_prices(self, instruments: Sequence[str]) -> tuple[int, ...]:
+        """Several instruments' last prices; from the shared board, all of one moment."""
+        if self.source is not None or self._shared is None:
+            return tuple(map(self.last_price, instruments))
+        shared = self._shared.prices(instruments)
+        base = self._base_prices
+        return tuple(
+            base.get(instrument, 0) if price is None else price
+            for instrument, price in zip(instruments, shared, strict=True)
+        )
+
 
 HELD_CACHED_MAX = 100_000
 
@@ -131,7 +142,7 @@ class Holdings:
         """The balance valued now; the very same object as last time while neither the holdings,
         the settlement days nor any of their prices moved (so what is derived from it can be
         kept by identity)."""
-        prices = tuple(map(self.prices.last_price, held.instruments))
+        prices = self.prices.last_prices(held.instruments)
         last = self._valued_last.get(account.id)
         if last is not None and last[0] is held and last[1] == days and last[2] == prices:
             return last[3]

@@ -25,7 +25,7 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -117,41 +117,47 @@ class LastPriceReader:
         self._lock = threading.Lock()
 
     def price(self, code: str) -> int | None:
+        return self.prices((code,))[0]
+
+    def prices(self, codes: Sequence[str]) -> list[int | None]:
+        """Several prices of one moment, read under one check of the sequence."""
         board = self._map
         if board is None:
             board = self._open()
             if board is None:
-                return None
-        offset = self._offsets.get(code)
-        if offset is None:
-            return None
-        unpack_sequence = SEQUENCE.unpack_from
+                return [None] * len(codes)
+        offsets = [self._offsets.get(code) for code in codes]
+        unpack_sequence, unpack_price = SEQUENCE.unpack_from, PRICE.unpack_from
         deadline = 0.0
         while True:
             before = unpack_sequence(board, SEQUENCE_OFFSET)[0]
             if not before & 1:
-                price: int = PRICE.unpack_from(board, offset)[0]
+                found = [
+                    None if offset is None else unpack_price(board, offset)[0] or None for offset in offsets
+                ]
                 if unpack_sequence(board, SEQUENCE_OFFSET)[0] == before:
-                    return price or None
+                    return found
                 continue  # written meanwhile: read again
             if before == RETIRED:
-                return self._price_on_new_board(code)
+                return self._prices_on_new_board(codes)
             if before == self._abandoned:
-                return None  # a writer died mid-write; waiting again would only slow every read
+                return [None] * len(
+                    codes
+                )  # a writer died mid-write; waiting again would only slow every read
             if not deadline:
                 deadline = time.monotonic() + READ_WAIT_S_MAX
             elif time.monotonic() > deadline:
                 self._abandoned = before
-                return None
+                return [None] * len(codes)
             os.sched_yield()  # let the writer finish (and release the interpreter lock meanwhile)
 
-    def _price_on_new_board(self, code: str) -> int | None:
+    def _prices_on_new_board(self, codes: Sequence[str]) -> list[int | None]:
         """The writer made a new board (a new instrument master): open it at once."""
         self._map, self._looked_at = None, -REOPEN_INTERVAL_S
         board = self._open()
         if board is None or SEQUENCE.unpack_from(board, SEQUENCE_OFFSET)[0] == RETIRED:
-            return None  # not there yet, or already replaced again: the next read looks again
-        return self.price(code)
+            return [None] * len(codes)  # not there yet, or already replaced again: the next read looks again
+        return self.prices(codes)
 
     def _open(self) -> mmap.mmap | None:
         with self._lock:

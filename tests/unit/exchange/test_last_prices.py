@@ -87,6 +87,34 @@ def test_a_reader_waits_out_a_write_in_progress_and_takes_the_finished_price(
     assert time.monotonic() - started >= 0.01
 
 
+def test_several_prices_are_read_of_one_moment_and_fall_back_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(last_prices, "READ_WAIT_S_MAX", 30.0)
+    writer, reader = board(tmp_path)
+    prices = PriceBoard(dict(BASE), reader)
+    writer.write({"005930": 72_000, "000660": 181_000})
+    codes = ["005930", "000660", "035420", "999999"]
+    assert reader.prices(codes) == [72_000, 181_000, None, None]
+    assert prices.last_prices(codes) == (72_000, 181_000, 210_000, 0)
+    assert prices.last_prices(codes) == tuple(map(prices.last_price, codes))
+
+    # a change of two prices half written: the reader takes neither until it is whole
+    raw = _raw(writer)
+    sequence = SEQUENCE.unpack_from(raw, SEQUENCE_OFFSET)[0]
+    SEQUENCE.pack_into(raw, SEQUENCE_OFFSET, sequence + 1)
+    PRICE.pack_into(raw, _price_offset(reader, "005930"), 73_000)
+    seen: list[list[int | None]] = []
+    waiting = threading.Thread(target=lambda: seen.append(reader.prices(codes[:2])))
+    waiting.start()
+    time.sleep(0.01)
+    assert seen == []
+    PRICE.pack_into(raw, _price_offset(reader, "000660"), 182_000)
+    SEQUENCE.pack_into(raw, SEQUENCE_OFFSET, sequence + 2)
+    waiting.join()
+    assert seen == [[73_000, 182_000]]
+
+
 def test_a_writer_that_died_mid_write_makes_readers_fall_back_until_the_next_writer(
     tmp_path: Path,
 ) -> None:
