@@ -22,7 +22,7 @@ from backbone.demo.market import DemoMarket
 from backbone.errors import all_error_types
 from backbone.exchange.endpoints import market_router
 from backbone.identity.endpoints import identity_router
-from backbone.middleware import RequestMiddleware
+from backbone.middleware import NO_TELEMETRY, RequestMiddleware
 from backbone.open_platform.api.app import OPEN_API_PREFIX, create_open_api
 from backbone.open_platform.companies.endpoints import business_router, operator_router
 from backbone.open_platform.journey.endpoints import router as portal_router
@@ -107,6 +107,7 @@ def _application(container: Container, lifespan: Any) -> FastAPI:
     """What every server process has: the container, the request middleware, problem+json
     errors, the open API mounted first, and the operations routes."""
     app = FastAPI(
+        telemetry=NO_TELEMETRY,
         title="Backbone",
         version=backbone.__version__,
         description=API_DESCRIPTION,

