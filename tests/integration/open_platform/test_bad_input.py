@@ -110,12 +110,16 @@ def test_expired_foreign_tampered_and_missing_tokens(
         reader["tokens"]["refresh_token"],  # a refresh token is not an access token
         "x" * 5000,
     ]
-    for bad in bad_tokens:
-        response = world.client.get(url, headers={"Authorization": f"Bearer {bad}"})
-        problem(response, 401, "oauth.invalid_token")
-        assert "WWW-Authenticate" in response.headers
-    problem(world.client.get(url), 401, "oauth.invalid_token")
-    problem(world.client.get(url, headers={"Authorization": f"Basic {token}"}), 401, "oauth.invalid_token")
+    # the integrated portfolio reads the header itself (no FastAPI dependency): the same answers
+    for checked in (url, "/open/v1/portfolio"):
+        for bad in bad_tokens:
+            response = world.client.get(checked, headers={"Authorization": f"Bearer {bad}"})
+            problem(response, 401, "oauth.invalid_token")
+            assert "WWW-Authenticate" in response.headers
+        problem(world.client.get(checked), 401, "oauth.invalid_token")
+        for malformed in (f"Basic {token}", "Bearer", "Bearer ", token, f"Bearer{token}"):
+            response = world.client.get(checked, headers={"Authorization": malformed})
+            problem(response, 401, "oauth.invalid_token")
 
     # Foreign: a token Bob gave app B reads nothing of Alice's (her account is linked to app A).
     complete_journey(world.bob, world.app_b, ["HNB"])

@@ -17,8 +17,10 @@ from backbone.exchange.market_data import Interval
 from backbone.kit.clock import SEOUL
 from backbone.kit.pagination import PAGE_SIZE_MAX
 from backbone.middleware import NO_TELEMETRY
+from backbone.open_platform import scopes
 from backbone.open_platform.adapters.interface import TransactionKind, TransactionQuery
 from backbone.open_platform.api.dependencies import (
+    BEARER_SECURITY,
     AccountReader,
     ClockDep,
     InstrumentsDep,
@@ -28,6 +30,7 @@ from backbone.open_platform.api.dependencies import (
     WatchlistReader,
     clock_of,
     instruments_of,
+    member_reading,
     request_id_of,
 )
 from backbone.open_platform.api.dependencies import platform as platform_of
@@ -307,10 +310,13 @@ def _routes(api: FastAPI) -> None:
         summary="통합계좌조회: every linked account, with a status per firm",
         tags=["accounts"],
         response_model=IntegratedPortfolioOut,
+        openapi_extra=BEARER_SECURITY,
     )
-    async def integrated(request: Request, response: Response, reading: AccountReader) -> Response:
-        # The services are looked up here, not declared as dependencies: each dependency FastAPI
-        # resolves costs more than the lookup, and this is the open API's busiest call.
+    async def integrated(request: Request) -> Response:
+        # No dependencies declared: FastAPI's resolution of them cost more than what they do,
+        # and this is the open API's busiest call. The services are looked up here.
+        headers: dict[str, str] = {}
+        reading = member_reading(request, scopes.Scope.ACCOUNT_READ, headers)
         platform, clock = platform_of(request), clock_of(request)
         instruments, request_id = instruments_of(request), request_id_of(request)
 
@@ -326,10 +332,7 @@ def _routes(api: FastAPI) -> None:
             body = answer()
         else:
             body = await run_in_threadpool(answer)
-        answered = Response(body, media_type="application/json")
-        # FastAPI adds the dependencies' headers (RateLimit-*) only to answers it builds itself.
-        answered.headers.raw.extend(response.headers.raw)
-        return answered
+        return Response(body, media_type="application/json", headers=headers)
 
     # --- market data (app-level: client credentials) ---------------------------------------------
 
