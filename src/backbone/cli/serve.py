@@ -35,7 +35,7 @@ def serve(
     settings = Settings()
     if demo_market:
         settings = settings.model_copy(update={"demo_market": True})
-    configure_logging(level=settings.log_level, json=settings.log_json)
+    configure_logging(level=settings.log_level, json=settings.log_json, server=True)
     node = nodes.claim(settings.var_directory, settings.node_id)
     if node is None:
         raise typer.BadParameter(
@@ -69,7 +69,7 @@ def serve_open_api(
     http://HOST:PORT, beside a running `backbone serve` (which runs the venue, the portal and the
     webhooks). Prices, rate limits and the database are shared; see docs/open_platform.md."""
     settings = Settings()
-    configure_logging(level=settings.log_level, json=settings.log_json)
+    configure_logging(level=settings.log_level, json=settings.log_json, server=True)
     free = nodes.free_nodes(settings.var_directory, first=1)
     if len(free) < workers:
         # Checked here, where it can be said once: a worker that finds no node exits, and uvicorn
@@ -96,7 +96,7 @@ def open_api_worker() -> FastAPI:
     """Run by each worker process: claim the first free node id from 1, build the container on
     it, serve the open platform's public surface."""
     settings = Settings()
-    configure_logging(level=settings.log_level, json=settings.log_json)
+    configure_logging(level=settings.log_level, json=settings.log_json, server=True)
     node = nodes.claim_first_free(settings.var_directory, first=1)
     container = bootstrap.build(settings.model_copy(update={"node_id": node.node}))
     app = create_open_platform_app(container, close_container=True)
