@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from itertools import count
 from pathlib import Path
 
+from backbone.brokerage.trading.reconciliation import check_orders
+
 from backbone import bootstrap
 from backbone.bootstrap import Container, Trading
 from backbone.brokerage.trading.desk import CancelRequest, ModifyRequest, PlaceRequest
@@ -16,13 +18,21 @@ from backbone.brokerage.trading.pipeline import Outcome
 from backbone.errors import BackboneError
 from backbone.exchange.orders import OrderType, Side, TimeInForce
 from backbone.kit.clock import SEOUL, SimulatedClock
+from backbone.ledger.audit import audit
 
 _keys = count(1)
 
 
+FAST_RETRIES_MS = (1, 2, 5)  # the pipeline's tries after a failure, quick enough for a test
+
+
 @contextmanager
-def trading(container: Container, directory: Path) -> Iterator[Trading]:
-    opened = bootstrap.open_trading(container, journal_directory=directory / "exchange")
+def trading(
+    container: Container, directory: Path, *, retry_delays_ms: tuple[int, ...] = FAST_RETRIES_MS
+) -> Iterator[Trading]:
+    opened = bootstrap.open_trading(
+        container, journal_directory=directory / "exchange", retry_delays_ms=retry_delays_ms
+    )
     try:
         yield opened
     finally:
@@ -72,3 +82,16 @@ def modify(
     opened: Trading, account_id: int, order_id: int, *, price: int | None = None, quantity: int | None = None
 ) -> Outcome:
     return opened.pipeline.process([ModifyRequest(account_id, order_id, price, quantity)])[0]
+
+
+def agreement(container: Container, opened: Trading) -> list[str]:
+    """Every way the brokerage's books differ from the venue's journal (`backbone orders check`)
+    or the ledger from itself (`backbone ledger check`): empty when they all agree."""
+    with container.database.reading() as session:
+        orders = check_orders(
+            session, journal_directory=opened.venue.journal_directory, base_prices=opened.venue.base_prices
+        )
+        ledger = audit(session)
+    return [difference.message for difference in orders.differences] + [
+        str(violation) for violation in ledger.violations
+    ]

@@ -18,6 +18,7 @@ from backbone.bootstrap import Container
 from backbone.brokerage.customer_endpoints import customer_router
 from backbone.brokerage.endpoints import backoffice_router
 from backbone.brokerage.trading.endpoints import operations_router, orders_router
+from backbone.brokerage.trading.errors import RETRY_AFTER_S
 from backbone.demo.market import DemoMarket
 from backbone.errors import all_error_types
 from backbone.exchange.endpoints import market_router
@@ -161,7 +162,11 @@ def _add_operations_routes(app: FastAPI) -> None:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers and is migrated")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: the database answers and is migrated, and the order pipeline takes orders",
+    )
     def readyz(request: Request) -> Response:
         container: Container = request.app.state.container
         try:
@@ -182,6 +187,17 @@ def _add_operations_routes(app: FastAPI) -> None:
                 code="server.not_migrated",
                 title="Not ready",
                 detail=f"the database is at {current}, the code expects {head}: run `backbone db upgrade`",
+            )
+        trading = container.trading
+        health = None if trading is None else trading.pipeline.health()
+        if health is not None and not health.ready:
+            return problem_response(
+                request,
+                status=503,
+                code="server.orders_paused",
+                title="Not ready",
+                detail=f"orders are paused: {health.reason}",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
             )
         return JSONResponse({"status": "ready", "database_revision": current})
 

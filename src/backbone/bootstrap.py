@@ -7,6 +7,7 @@ one from the environment. Nothing else constructs engines or reads settings.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from backbone.brokerage.holdings import Holdings, PriceBoard
 from backbone.brokerage.service import Brokerage
 from backbone.brokerage.trading.desk import OrderDesk
-from backbone.brokerage.trading.pipeline import OrderPipeline
+from backbone.brokerage.trading.pipeline import RETRY_DELAYS_MS, OrderPipeline
 from backbone.brokerage.trading.settlement import Settler
 from backbone.brokerage.trading.venue import Venue
 from backbone.brokerage.watchlists import Watchlists
@@ -111,7 +112,12 @@ class Trading:
         self.prices.close()
 
 
-def open_trading(container: Container, *, journal_directory: Path | None = None) -> Trading:
+def open_trading(
+    container: Container,
+    *,
+    journal_directory: Path | None = None,
+    retry_delays_ms: Sequence[int] = RETRY_DELAYS_MS,
+) -> Trading:
     """Open the venue's journal (recovering the books), wire the order pipeline to it, and book
     whatever an earlier process published but did not book. One process at a time may do this."""
     settings = container.settings
@@ -131,7 +137,12 @@ def open_trading(container: Container, *, journal_directory: Path | None = None)
     )
     settler = Settler(ledger=container.ledger, clock=container.clock)
     pipeline = OrderPipeline(
-        database=container.database, desk=desk, venue=venue, settler=settler, clock=container.clock
+        database=container.database,
+        desk=desk,
+        venue=venue,
+        settler=settler,
+        clock=container.clock,
+        retry_delays_ms=retry_delays_ms,
     )
     container.holdings.prices.source = venue.last_price
     pipeline.recover()
@@ -171,6 +182,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
         settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
         pool_size=settings.database_pool_size,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
     ids = IdGenerator(clock, node=settings.node_id)
     ledger = Ledger(clock=clock, ids=ids)

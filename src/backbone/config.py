@@ -27,6 +27,12 @@ class Settings(BaseSettings):
         default="FULL",
         description="FULL survives power loss after every commit; NORMAL (WAL) may lose the last ones.",
     )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30_000,
+        ge=100,
+        le=600_000,
+        description="How long a SQLite writer waits for another's lock before the try fails",
+    )
     database_pool_size: int = Field(
         default=40, ge=1, le=200, description="Connections kept open: one per request thread (40 by default)"
     )

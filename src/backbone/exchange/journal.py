@@ -34,7 +34,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from backbone.kit import faults
 from backbone.kit.check import InvariantViolation, invariant
+from backbone.kit.faults import Point
 
 MAGIC: Final = b"BBJRNL02"
 FRAME_HEAD: Final = struct.Struct("<IQI")  # records length, first sequence, record count
@@ -264,6 +266,7 @@ class JournalWriter:
     def write(self, frame: bytes) -> None:
         """Write a frame from `take` and, unless the policy is `none`, wait until the disk has it."""
         if frame:
+            faults.hit(Point.JOURNAL_WRITE)
             write_all(self.descriptor, frame)
             if self.policy is not FsyncPolicy.NONE:
                 os.fdatasync(self.descriptor)
@@ -285,6 +288,12 @@ class JournalWriter:
 
     def close(self) -> None:
         self.commit()
+        os.close(self.descriptor)
+
+    def abandon(self) -> None:
+        """Close without writing what is buffered (after a failed write)."""
+        self.records.clear()
+        self.record_count = 0
         os.close(self.descriptor)
 
 

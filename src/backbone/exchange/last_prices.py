@@ -195,6 +195,10 @@ class LastPricePublisher:
     def publish_all(self) -> None:
         self.writer.write({code: self.last_price(code) for code in self.codes})
 
+    def resynchronise(self, _venue: object) -> None:
+        """After a batch it failed on: every instrument's price again."""
+        self.publish_all()
+
     def __call__(self, results: list[CommandResult]) -> None:
         traded: set[str] = set()
         for result in results:

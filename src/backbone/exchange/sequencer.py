@@ -130,6 +130,20 @@ class Sequencer:
         self.journal.rotate()
         return path
 
+    def abandon(self) -> None:
+        """After a failed write: drop whatever is not durable and let go of the journal without
+        writing more. The journal on disk is then the truth (a group in flight that did reach the
+        disk is in it, one that did not is not); recover from it to go on."""
+        if self.in_flight is not None:
+            self.in_flight.exception()  # wait for it, whichever way it ends
+            self.in_flight = None
+        self.in_flight_results = []
+        self.pending = []
+        if self.writer is not None:
+            self.writer.shutdown(wait=True)
+        if self.journal is not None:
+            self.journal.abandon()
+
     def close(self) -> None:
         self.flush()
         if self.writer is not None:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    exc,
     text,
 )
 from sqlalchemy.engine import make_url
@@ -83,15 +84,21 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = POOL_SIZE_DEFAULT) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    pool_size: int = POOL_SIZE_DEFAULT,
+    sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+) -> Engine:
     """Connections are kept for as many request threads as the server runs (a connection opened
     and closed per request costs more than the request's own queries)."""
     if is_sqlite(url):
-        return _make_sqlite_engine(url, sqlite_synchronous, pool_size)
+        return _make_sqlite_engine(url, sqlite_synchronous, pool_size, sqlite_busy_timeout_ms)
     return create_engine(url, pool_size=pool_size, max_overflow=POOL_OVERFLOW, pool_pre_ping=True)
 
 
-def _make_sqlite_engine(url: str, synchronous: str, pool_size: int) -> Engine:
+def _make_sqlite_engine(url: str, synchronous: str, pool_size: int, busy_timeout_ms: int) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +116,7 @@ def _make_sqlite_engine(url: str, synchronous: str, pool_size: int) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -277,3 +284,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# What a retry may cure: the database busy, locked, restarting or out of reach, or the disk full.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.DisconnectionError,
+    exc.TimeoutError,
+    OSError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed unit of work may succeed if tried again unchanged."""
+    return isinstance(error, TRANSIENT_ERRORS)

@@ -12,7 +12,7 @@ hub's state without a message of their own (a phase change sends each subscriber
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from backbone.exchange.market_data import DEPTH_LEVELS, MarketData, MarketDataUpdate
 from backbone.exchange.messages import CommandResult
@@ -30,6 +30,18 @@ from backbone.quotes.protocol import (
 BookLevels = tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]  # bids, asks: all levels
 
 
+class VenueBooks(Protocol):
+    """What the feed reads of the venue to start again from its books."""
+
+    @property
+    def phase(self) -> SessionPhase: ...
+
+    @property
+    def trading_day_code(self) -> str: ...
+
+    def book_levels(self) -> Mapping[str, BookLevels]: ...
+
+
 class QuoteFeed:
     def __init__(self, hub: QuoteHub) -> None:
         self.hub = hub
@@ -41,6 +53,26 @@ class QuoteFeed:
         that the top ten stay right as the best levels trade away."""
         self.market_data.phase = phase
         self.market_data.trading_day = trading_day
+        self.hub.reset(phase=phase.value, trading_day=trading_day, depths=self._set_books(books))
+
+    def resynchronise(self, venue: VenueBooks) -> None:
+        """After a batch this feed failed on (its state may hold part of it): the books again from
+        the venue's, a depth message per instrument, then a fresh snapshot to every subscriber, so
+        that no client goes on from a state that missed updates. Trades of that batch stay out
+        of the trade list and the candles."""
+        self.market_data.phase = venue.phase
+        self.market_data.trading_day = venue.trading_day_code
+        state = {"phase": venue.phase.value, "trading_day": venue.trading_day_code}
+        quotes: list[Quote] = []
+        for instrument, (bids, asks) in self._set_books(venue.book_levels()).items():
+            sequence = self.next_sequence(instrument)
+            message = depth_message(instrument, sequence, bids, asks)
+            quotes.append(Quote(instrument, QuoteKind.DEPTH, sequence, message["depth"], encode(message)))
+            quotes.append(Quote(instrument, QuoteKind.PHASE, sequence, state, None))
+        self.hub.publish(quotes)
+
+    def _set_books(self, books: Mapping[str, BookLevels]) -> dict[str, tuple[list[Level], list[Level]]]:
+        """Every level of each instrument's book as the market data's state; the top ten of each."""
         depths: dict[str, tuple[list[Level], list[Level]]] = {}
         for instrument, (bids, asks) in books.items():
             data = self.market_data.instruments[instrument]
@@ -55,7 +87,7 @@ class QuoteFeed:
                 [[price, quantity] for price, quantity, _ in bids[:DEPTH_LEVELS]],
                 [[price, quantity] for price, quantity, _ in asks[:DEPTH_LEVELS]],
             )
-        self.hub.reset(phase=phase.value, trading_day=trading_day, depths=depths)
+        return depths
 
     def __call__(self, results: list[CommandResult]) -> None:
         quotes: list[Quote] = []

@@ -146,9 +146,16 @@ class Booker:
         self._ledger_accounts = self._open_ledger_accounts(results)
         self._transfers: list[TransferRequest] = []
         self._fills: list[_StagedFill] = []
+        self._occasion = ""
 
     def changed(self) -> list[OrderRecord]:
         return [self.orders[order_id] for order_id in sorted(self._changed)]
+
+    def give_back_excess(self, occasion: int) -> None:
+        """Every order given gives back what it holds beyond its need: a modification's top-up
+        whose command never reached the market. `occasion` makes the releases' keys unique."""
+        self._occasion = f"{occasion}:"
+        self._changed |= set(self.orders)
 
     # --- reading ahead --------------------------------------------------------------------------
 
@@ -443,7 +450,7 @@ class Booker:
             hold = holds[position]
             amount = min(excess, hold.remaining)
             if amount:
-                key = f"order:{order.id}:release:{order.last_sequence}:{hold.id}"
+                key = f"order:{order.id}:release:{self._occasion}{order.last_sequence}:{hold.id}"
                 self._transfers.append(self.ledger.release_request(hold, amount, key))
                 holds[position] = replace(hold, remaining=hold.remaining - amount)
                 excess -= amount

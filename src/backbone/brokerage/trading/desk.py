@@ -38,11 +38,31 @@ from backbone.brokerage.trading.venue import Venue
 from backbone.errors import BackboneError
 from backbone.exchange.calendar import TradingCalendar
 from backbone.exchange.messages import CommandResult
+from backbone.kit.check import InvariantViolation
 from backbone.kit.clock import Clock
 from backbone.kit.ids import IdGenerator
 from backbone.ledger.service import Ledger
 
 __all__ = ["Admission", "CancelRequest", "ModifyRequest", "OrderDesk", "PlaceRequest", "Request"]
+
+
+class BookingGap(InvariantViolation):
+    """Results offered for booking do not follow the booked cursor."""
+
+
+class BookingFailed(InvariantViolation):
+    """A venue result the brokerage's books cannot take: names the sequence, the command and the
+    orders, so that `backbone orders check` and `backbone orders reconcile` can be pointed at it."""
+
+    def __init__(self, result: CommandResult, error: Exception) -> None:
+        command = result.command
+        order_id = getattr(command, "order_id", None)
+        about = f" for order {order_id}" if order_id is not None else ""
+        super().__init__(
+            f"venue sequence {result.sequence} ({type(command).__name__}{about}) cannot be booked: "
+            f"{error}; see `backbone orders check`"
+        )
+        self.sequence = result.sequence
 
 
 class OrderDesk:
@@ -96,6 +116,13 @@ class OrderDesk:
         if not fresh:
             report.last_sequence = booked
             return report
+        # The cursor moves only over results booked: a gap means a batch before these was not.
+        if fresh[0].sequence != booked + 1:
+            raise BookingGap(
+                f"results from venue sequence {fresh[0].sequence} cannot be booked: "
+                f"the brokerage has booked up to {booked}, so {booked + 1}..{fresh[0].sequence - 1} "
+                "must be booked first (from the venue's journal)"
+            )
         booker = Booker(
             session=session,
             ledger=self.ledger,
@@ -107,10 +134,36 @@ class OrderDesk:
             results=fresh,
         )
         for result in fresh:
-            booker.apply(result, report)
+            try:
+                booker.apply(result, report)
+            except (InvariantViolation, ValueError) as error:
+                raise BookingFailed(result, error) from error
         booker.finish()
         repository.update_orders(session, booker.changed())
         report.orders = {order.id: order for order in booker.changed()}
         report.last_sequence = fresh[-1].sequence
         repository.save_booked_sequence(session, venue_name, report.last_sequence, self._clock.now())
         return report
+
+    def give_back_excess(self, session: Session, order_ids: Sequence[int]) -> None:
+        """Open orders among `order_ids` give back what they hold beyond their open quantity's
+        worst case (a modification that held more but never reached the market)."""
+        orders = {
+            order.id: order
+            for order in repository.orders_by_ids(session, order_ids).values()
+            if not order.is_finished
+        }
+        if not orders:
+            return
+        booker = Booker(
+            session=session,
+            ledger=self.ledger,
+            ids=self._ids,
+            clock=self._clock,
+            calendar=self._calendar,
+            fees=self._fees,
+            orders=orders,
+            results=[],
+        )
+        booker.give_back_excess(self._ids.next())
+        booker.finish()

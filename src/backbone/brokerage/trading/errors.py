@@ -138,3 +138,49 @@ class VenueUnavailable(OrderError):
     status_code = 503
     code = "order.venue_unavailable"
     title = "The market cannot take orders right now"
+
+
+RETRY_AFTER_S = 2  # what a 503 from the order pipeline asks a client to wait
+
+
+class OrdersPaused(VenueUnavailable):
+    """The pipeline could not book what the market already executed; it takes no new order until
+    the brokerage's books have caught up with the market's journal (it keeps trying)."""
+
+    code = "order.orders_paused"
+    title = "Orders are paused while the brokerage catches up with the market"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+class OutcomePending(VenueUnavailable):
+    """The market may have the order, but its outcome is not booked yet: read the order by its id
+    (or retry with the same Idempotency-Key, which never places it twice)."""
+
+    code = "order.outcome_pending"
+    title = "The order's outcome is not booked yet"
+
+    def __init__(self, detail: str, *, order_id: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_S)}, order_id=order_id)
+
+
+class NotDelivered(OrderError):
+    """The order was reserved but did not reach the market (the process stopped, or the market's
+    journal could not take it); it is rejected and its hold given back."""
+
+    status_code = 503
+    code = "order.not_delivered"
+    title = "The order did not reach the market"
+
+    def __init__(self, detail: str, **extensions: object) -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_S)}, **extensions)
+
+
+class OrderNotProcessed(OrderError):
+    """A fault while admitting this request alone (the rest of its batch went on): nothing was
+    written for it."""
+
+    status_code = 500
+    code = "order.not_processed"
+    title = "The order could not be processed; nothing was changed"

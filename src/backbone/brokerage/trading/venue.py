@@ -21,8 +21,10 @@ from backbone.exchange.orders import Side
 from backbone.exchange.phases import SessionPhase
 from backbone.exchange.schedule import SessionSchedule, timestamp_ns
 from backbone.exchange.sequencer import Sequencer, open_sequencer, replay
+from backbone.kit import faults
 from backbone.kit.check import invariant
 from backbone.kit.clock import SEOUL, Clock
+from backbone.kit.faults import Point
 
 VENUE_NAME = "backbone"  # the brokerage's booking cursor is kept per venue
 
@@ -39,6 +41,7 @@ class Venue:
         self.journal_directory = journal_directory
         self.base_prices = dict(base_prices)
         self.clock = clock
+        self.policy = policy
         self._published: list[CommandResult] = []
         self._sequencer: Sequencer
         self._sequencer, self.recovery = open_sequencer(
@@ -56,10 +59,20 @@ class Venue:
         """Sequence, journal and run the commands; return their results once durable."""
         for command in commands:
             self._sequencer.submit(command)
+        faults.hit(Point.VENUE_EXECUTE)
         self._sequencer.flush()
         results, self._published = self._published, []
         invariant(len(results) == len(commands), "every command submitted is published once flushed")
         return results
+
+    def reopen(self) -> None:
+        """After a failure inside `execute`: the engine may hold commands the journal does not, so
+        it is rebuilt from the journal, which holds exactly what is durable."""
+        self._sequencer.abandon()
+        self._published = []
+        self._sequencer, self.recovery = open_sequencer(
+            self.journal_directory, self.base_prices, self._collect, policy=self.policy
+        )
 
     def due_phase_changes(self) -> list[ChangeSessionPhase]:
         """The session phase changes the schedule says are due now, as commands."""
@@ -110,7 +123,7 @@ class Venue:
 
     def book_levels(self) -> dict[str, tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]]:
         """Every instrument's levels, (price, quantity, orders) best first, bids then asks: where the
-        quote feed starts. Only while the pipeline does not run (at start)."""
+        quote feed starts. Only on the pipeline's thread, or before it runs."""
         found = {}
         for code, book in self._sequencer.engine.books.items():
             levels = len(book.prices)
