@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class Server:
     url: str
     installation: Installation
     log: Path
+    process: subprocess.Popen[bytes] | None = None
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +122,18 @@ def market_server(tmp_path: Path) -> Iterator[Server]:
 
 
 def _serve(installation: Installation) -> Iterator[Server]:
+    with serving(installation, ["-m", "backbone", "serve"]) as server:
+        yield server
+
+
+@contextmanager
+def serving(installation: Installation, command: list[str]) -> Iterator[Server]:
+    """`python COMMAND --port PORT` on a free port, until it answers /readyz; stopped after."""
     port = free_port()
     log = installation.directory / "server.log"
-    with log.open("w") as output:
+    with log.open("a") as output:
         process = subprocess.Popen(  # noqa: S603 - our own command line
-            [sys.executable, "-m", "backbone", "serve", "--port", str(port)],
+            [sys.executable, *command, "--port", str(port)],
             env=installation.environment,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -141,7 +150,8 @@ def _serve(installation: Installation) -> Iterator[Server]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the server did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield Server(url, installation, log)
+        yield Server(url, installation, log, process)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)

@@ -25,6 +25,7 @@ from backbone.brokerage.trading.desk import CancelRequest, ModifyRequest, PlaceR
 from backbone.brokerage.trading.domain import OrderRecord, OrderStatus
 from backbone.brokerage.trading.venue import VENUE_NAME
 from backbone.errors import BackboneError
+from backbone.exchange.messages import CommandResult
 from backbone.exchange.orders import Side
 from backbone.kit import faults
 from backbone.kit.clock import SimulatedClock
@@ -241,7 +242,7 @@ def test_a_listener_that_fails_is_resynchronised_and_the_batch_is_answered(
     resynchronised: list[str] = []
 
     class Listener:
-        def __call__(self, results: list[object]) -> None:
+        def __call__(self, results: list[CommandResult]) -> None:
             seen.append(len(results))
 
         def resynchronise(self, venue: object) -> None:

@@ -151,6 +151,11 @@ class OrderPipeline:
     def health(self) -> PipelineHealth:
         return PipelineHealth(ready=not self._halted, reason=self._halted)
 
+    @property
+    def needs_restore(self) -> bool:
+        """A stage failed and the books have not caught up with the venue yet."""
+        return self._needs_restore
+
     # --- driving it inline ----------------------------------------------------------------------
 
     def process(self, requests: Sequence[Request]) -> list[Outcome]:
