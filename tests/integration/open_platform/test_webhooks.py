@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from backbone.kit import faults
 from backbone.kit.clock import SimulatedClock
+from backbone.kit.faults import Point
 from backbone.open_platform.webhooks.domain import BACKOFF_S
 from backbone.open_platform.webhooks.worker import run_once
 from tests.integration.open_platform.conftest import ALICE, World
@@ -131,3 +133,32 @@ def test_a_receiver_refuses_a_body_that_is_not_the_signed_one(world: World, cloc
     assert not receiver.verify(signature("whsec_other", int(clock.now().timestamp()), body), body)
     stale = signature("whsec_test", int(clock.now().timestamp()) - 301, body)
     assert not receiver.verify(stale, body)
+
+
+def test_a_delivery_that_fails_inside_the_worker_stays_pending_and_the_others_go_out(
+    world: World, clock: SimulatedClock
+) -> None:
+    """A fault while one delivery is tried (a bug, a database error while logging it) is that
+    delivery's alone: the run goes on with the next, and the failed one is tried again later."""
+    complete_journey(world.alice, world.app_a, ["HNB"])
+    receiver = Receiver(now=clock.now)
+    with running_receiver(receiver) as url:
+        registered = check(
+            world.client.put(
+                f"{BUSINESS}/apps/{world.app_a.client_id}/webhook",
+                json={"url": url},
+                headers={"Authorization": f"Bearer {world.app_a.company_key}"},
+            )
+        )
+        receiver.secret = registered["secret"]
+        log_in_again(world)
+        world.alice.revoke(consent(world, "platform_firm")["id"])
+        world.alice.revoke(consent(world, "fintech_firm")["id"])
+        with faults.armed(Point.WEBHOOK_DELIVERY, RuntimeError("a bug while sending")):
+            assert deliver(world) == 2
+        assert len(receiver.received) == 1
+        statuses = sorted((item["status"], item["attempts"]) for item in delivery_log(world))
+        assert statuses == [("delivered", 1), ("pending", 0)]
+        assert deliver(world) == 1
+        assert len(receiver.received) == 2
+    assert all(item["status"] == "delivered" for item in delivery_log(world))

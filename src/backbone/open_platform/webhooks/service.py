@@ -12,11 +12,14 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
+from backbone.kit import faults
 from backbone.kit.clock import Clock
 from backbone.kit.db import Database
+from backbone.kit.faults import Point
 from backbone.kit.ids import IdGenerator
 from backbone.kit.logs import get_logger
 from backbone.open_platform.companies import repository as companies_repository
+from backbone.open_platform.companies.domain import App
 from backbone.open_platform.webhooks import repository
 from backbone.open_platform.webhooks.domain import (
     DELIVERIES_PER_RUN_MAX,
@@ -72,57 +75,64 @@ class Webhooks:
                 delivery.app_id: companies_repository.app_by_id(session, delivery.app_id) for delivery in due
             }
         for delivery in due:
-            app = targets[delivery.app_id]
-            started = time.perf_counter()
-            status_code: int | None = None
-            error: str | None = None
-            if app is None or app.webhook_url is None or app.webhook_secret is None:
-                error = "the app has no webhook any more"
-            else:
-                body = delivery.payload.encode()
-                headers = {
-                    "Content-Type": "application/json",
-                    SIGNATURE_HEADER: signature(app.webhook_secret, int(self._clock.now().timestamp()), body),
-                    EVENT_HEADER: delivery.event_type,
-                    DELIVERY_HEADER: delivery.event_id,
-                }
-                try:
-                    response = self._http().post(
-                        app.webhook_url, content=body, headers=headers, timeout=DELIVERY_TIMEOUT_MS / 1000
-                    )
-                    status_code = response.status_code
-                    if not 200 <= status_code < 300:
-                        error = f"the receiver answered {status_code}"
-                except httpx.HTTPError as failure:
-                    error = f"{type(failure).__name__}"
-            duration_ms = int((time.perf_counter() - started) * 1000)
-            at = self._clock.now()
-            if error is None:
-                status, next_at = DeliveryStatus.DELIVERED, at
-            else:
-                delay = next_delay_s(delivery.attempts + 1)
-                status = DeliveryStatus.FAILED if delay is None else DeliveryStatus.PENDING
-                next_at = at + timedelta(seconds=delay or GIVE_UP_DELAY_S)
-            with database.transaction() as session:
-                repository.record_attempt(
-                    session,
-                    attempt_id=self._ids.next(),
-                    delivery=delivery,
-                    at=at,
-                    status_code=status_code,
-                    error=error,
-                    duration_ms=duration_ms,
-                    status=status,
-                    next_attempt_at=next_at,
-                )
-            log.info(
-                "platform.webhook_attempt",
-                delivery_id=delivery.id,
-                app_id=delivery.app_id,
-                status=status.value,
-                status_code=status_code,
-            )
+            try:
+                self._attempt(database, delivery, targets[delivery.app_id])
+            except Exception as failure:  # this delivery alone: it stays pending, tried next run
+                log.error("platform.webhook_attempt_failed", delivery_id=delivery.id, exc_info=failure)
         return len(due)
+
+    def _attempt(self, database: Database, delivery: repository.Delivery, app: App | None) -> None:
+        """One try of one delivery, and its line in the delivery log."""
+        started = time.perf_counter()
+        status_code: int | None = None
+        error: str | None = None
+        if app is None or app.webhook_url is None or app.webhook_secret is None:
+            error = "the app has no webhook any more"
+        else:
+            body = delivery.payload.encode()
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: signature(app.webhook_secret, int(self._clock.now().timestamp()), body),
+                EVENT_HEADER: delivery.event_type,
+                DELIVERY_HEADER: delivery.event_id,
+            }
+            try:
+                faults.hit(Point.WEBHOOK_DELIVERY)
+                response = self._http().post(
+                    app.webhook_url, content=body, headers=headers, timeout=DELIVERY_TIMEOUT_MS / 1000
+                )
+                status_code = response.status_code
+                if not 200 <= status_code < 300:
+                    error = f"the receiver answered {status_code}"
+            except (httpx.HTTPError, httpx.InvalidURL) as failure:
+                error = f"{type(failure).__name__}"
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        at = self._clock.now()
+        if error is None:
+            status, next_at = DeliveryStatus.DELIVERED, at
+        else:
+            delay = next_delay_s(delivery.attempts + 1)
+            status = DeliveryStatus.FAILED if delay is None else DeliveryStatus.PENDING
+            next_at = at + timedelta(seconds=delay or GIVE_UP_DELAY_S)
+        with database.transaction() as session:
+            repository.record_attempt(
+                session,
+                attempt_id=self._ids.next(),
+                delivery=delivery,
+                at=at,
+                status_code=status_code,
+                error=error,
+                duration_ms=duration_ms,
+                status=status,
+                next_attempt_at=next_at,
+            )
+        log.info(
+            "platform.webhook_attempt",
+            delivery_id=delivery.id,
+            app_id=delivery.app_id,
+            status=status.value,
+            status_code=status_code,
+        )
 
     def deliveries(self, session: Session, app_id: int, limit: int) -> list[repository.Delivery]:
         return repository.deliveries_of_app(session, app_id, limit)
