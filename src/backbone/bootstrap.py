@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from backbone.brokerage.holdings import Holdings, PriceBoard
 from backbone.brokerage.service import Brokerage
 from backbone.brokerage.trading.desk import OrderDesk
+from backbone.brokerage.trading.journal_binding import bind_journal
 from backbone.brokerage.trading.pipeline import OrderPipeline
 from backbone.brokerage.trading.settlement import Settler
 from backbone.brokerage.trading.venue import Venue
@@ -113,7 +114,9 @@ class Trading:
 
 def open_trading(container: Container, *, journal_directory: Path | None = None) -> Trading:
     """Open the venue's journal (recovering the books), wire the order pipeline to it, and book
-    whatever an earlier process published but did not book. One process at a time may do this."""
+    whatever an earlier process published but did not book. One process at a time may do this.
+    Refuses (closing the venue) a journal the database does not book from, or one that ends
+    before what it has booked."""
     settings = container.settings
     venue = Venue(
         journal_directory=journal_directory or settings.var_directory / EXCHANGE_DIRECTORY,
@@ -134,6 +137,7 @@ def open_trading(container: Container, *, journal_directory: Path | None = None)
         database=container.database, desk=desk, venue=venue, settler=settler, clock=container.clock
     )
     container.holdings.prices.source = venue.last_price
+    bind_journal(container.database, venue, clock=container.clock)  # JournalMismatch, JournalBehindBooks
     pipeline.recover()
     # Every other process of the installation (the open API's workers) values at these prices.
     prices = LastPricePublisher(
