@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,3 +146,6 @@ def _serve(installation: Installation) -> Iterator[Server]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+serving = contextmanager(_serve)  # for a test that starts and stops a server of its own
