@@ -52,7 +52,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_market:
-            resolved.trading = await run_in_threadpool(bootstrap.open_trading, resolved)
+            if resolved.trading is None:  # `backbone serve` opens it before serving
+                resolved.trading = await run_in_threadpool(bootstrap.open_trading, resolved)
             resolved.quotes.attach(asyncio.get_running_loop())
         # Built before the pipeline runs: it reads the venue's books as recovered.
         demo = _demo_market(resolved) if run_market and resolved.settings.demo_market else None

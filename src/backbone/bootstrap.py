@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from backbone.brokerage.holdings import Holdings, PriceBoard
 from backbone.brokerage.service import Brokerage
 from backbone.brokerage.trading.desk import OrderDesk
+from backbone.brokerage.trading.journal_binding import bind_journal
 from backbone.brokerage.trading.pipeline import RETRY_DELAYS_MS, OrderPipeline
 from backbone.brokerage.trading.settlement import Settler
 from backbone.brokerage.trading.venue import Venue
@@ -119,7 +120,9 @@ def open_trading(
     retry_delays_ms: Sequence[int] = RETRY_DELAYS_MS,
 ) -> Trading:
     """Open the venue's journal (recovering the books), wire the order pipeline to it, and book
-    whatever an earlier process published but did not book. One process at a time may do this."""
+    whatever an earlier process published but did not book. One process at a time may do this.
+    Refuses (closing the venue) a journal the database does not book from, or one that ends
+    before what it has booked."""
     settings = container.settings
     venue = Venue(
         journal_directory=journal_directory or settings.var_directory / EXCHANGE_DIRECTORY,
@@ -145,6 +148,7 @@ def open_trading(
         retry_delays_ms=retry_delays_ms,
     )
     container.holdings.prices.source = venue.last_price
+    bind_journal(container.database, venue, clock=container.clock)  # JournalMismatch, JournalBehindBooks
     pipeline.recover()
     # Every other process of the installation (the open API's workers) values at these prices.
     prices = LastPricePublisher(

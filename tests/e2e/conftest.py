@@ -121,13 +121,16 @@ def market_server(tmp_path: Path) -> Iterator[Server]:
     yield from _serve(installation)
 
 
+SERVE = ["-m", "backbone", "serve"]
+
+
 def _serve(installation: Installation) -> Iterator[Server]:
-    with serving(installation, ["-m", "backbone", "serve"]) as server:
+    with serving(installation) as server:
         yield server
 
 
 @contextmanager
-def serving(installation: Installation, command: list[str]) -> Iterator[Server]:
+def serving(installation: Installation, command: list[str] = SERVE) -> Iterator[Server]:
     """`python COMMAND --port PORT` on a free port, until it answers /readyz; stopped after."""
     port = free_port()
     log = installation.directory / "server.log"

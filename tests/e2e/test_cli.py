@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
-from tests.e2e.conftest import Installation, make_installation
+from tests.e2e.conftest import SERVER_START_S_MAX, Installation, make_installation, serving
+from tests.postgresql import free_port
 
 
 def test_ledger_check_reports_zero_violations_on_the_demo_database(demo_installation: Installation) -> None:
@@ -61,3 +66,31 @@ def test_a_demo_day_trades_settles_and_leaves_the_ledger_whole(tmp_path: object)
     settled = int(re.search(r"settlements done\s*│\s*([\d,]+)", output).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert executions > 0
     assert settled == executions  # every fill of the day settled two trading days later
+
+
+def test_serve_on_another_installation_s_journal_exits_with_one_line_naming_the_directory(
+    tmp_path: Path,
+) -> None:
+    ours, theirs = (make_installation(tmp_path / name) for name in ("ours", "theirs"))
+    for installation in (ours, theirs):
+        installation.directory.mkdir()
+        installation.run("db", "upgrade")
+        with serving(installation):  # each database records the identity of its own journal
+            pass
+    journal = ours.directory / "exchange"
+    shutil.rmtree(journal)
+    shutil.copytree(theirs.directory / "exchange", journal)
+    completed = subprocess.run(  # noqa: S603 - our own command line
+        [sys.executable, "-m", "backbone", "serve", "--port", str(free_port())],
+        env=ours.environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=SERVER_START_S_MAX,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode != 0
+    assert "Traceback" not in output
+    (line,) = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert f"{journal}: this journal belongs to another installation" in line
+    assert "(trading.journal_mismatch)" in line

@@ -205,10 +205,13 @@ class WatchlistItemRow(Base):
 
 class VenueCursorRow(Base):
     """How far the brokerage has booked the venue's published results: after a crash, the
-    venue's journal is replayed from here, and each result is booked exactly once."""
+    venue's journal is replayed from here, and each result is booked exactly once. The journal's
+    identity says which journal that is (None: recorded before identities, adopted at the next
+    start)."""
 
     __tablename__ = "brokerage_venue_cursor"
 
     venue: Mapped[str] = mapped_column(String(20), primary_key=True)
     booked_sequence: Mapped[int]
     updated_at: Mapped[datetime]
+    journal_identity: Mapped[str | None] = mapped_column(String(32))

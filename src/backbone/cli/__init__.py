@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from backbone.cli import database, demo, identity, ledger, market, outbox, platform, serve
 from backbone.errors import BackboneError
@@ -31,7 +32,8 @@ def main() -> None:
     try:
         app()
     except BackboneError as error:
-        Console(stderr=True).print(
-            f"[bold red]error[/]: {error.title}: {error.detail} [dim]({error.code})[/]"
+        # One line however long (a path in the detail), and the detail is text, never markup.
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]error[/]: {escape(error.title)}: {escape(error.detail)} [dim]({error.code})[/]"
         )
         sys.exit(2)

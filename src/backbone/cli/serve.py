@@ -42,10 +42,13 @@ def serve(
             f"node {settings.node_id} is held by another live process of this installation "
             f"(var/nodes/{settings.node_id}.lock): is `backbone serve` already running? (BACKBONE_NODE_ID)"
         )
-    container = bootstrap.build(settings)
-    app = create_app(container, run_market=True, background=settings.webhook_worker)
-    settle_garbage_collector()
     try:
+        container = bootstrap.build(settings)
+        # Opened here rather than in the app's startup, so that a refusal to start (a damaged
+        # journal, another installation's) reaches the operator as one line, not as a traceback.
+        container.trading = bootstrap.open_trading(container)
+        app = create_app(container, run_market=True, background=settings.webhook_worker)
+        settle_garbage_collector()
         uvicorn.run(
             app,
             host=host or settings.host,

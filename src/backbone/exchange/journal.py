@@ -17,6 +17,18 @@ damage, not a torn tail: recovery stops with `JournalCorrupted` rather than drop
 commands. One checksum per group rather than per record keeps the journal's cost per command to a
 couple of byte copies.
 
+Every other surprise is `JournalCorrupted`, naming the file, the byte and the sequence: a frame
+that starts at the wrong sequence (a gap or an overlap), a segment that is not the last ending in a
+partial frame or not where the next one starts, a record longer than its frame, a file that is not
+a segment of this format. A torn last frame is logged (file, bytes, first sequence) as it is cut.
+
+Identity: `journal-identity` beside the segments holds 32 random hexadecimal digits, written once
+(atomically, synced) when a writer first opens the directory; a journal from before identities
+adopts one then. A database that books from a journal records its identity, so that it can refuse
+another installation's journal (see `backbone.brokerage.trading.journal_binding`). A file of its
+own rather than a field in each segment's header keeps the segment format, and every existing
+journal, as it is.
+
 Durability (`FsyncPolicy`): `always` makes each command durable before its result is published;
 `group` makes a group durable with one fdatasync and then publishes it (group commit); `none` hands
 frames to the operating system only (they survive a crash of the process, not of the machine). In
@@ -26,6 +38,7 @@ every policy a result is published only after its frame has been written.
 from __future__ import annotations
 
 import os
+import secrets
 import struct
 import zlib
 from collections.abc import Iterator
@@ -34,11 +47,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from backbone.exchange.errors import JournalCorrupted
 from backbone.kit import faults
 from backbone.kit.check import InvariantViolation, invariant
 from backbone.kit.faults import Point
+from backbone.kit.logs import get_logger
 
 MAGIC: Final = b"BBJRNL02"
+MAGIC_VERSION_BYTES: Final = 2  # the magic ends in the format's version: "02"
 FRAME_HEAD: Final = struct.Struct("<IQI")  # records length, first sequence, record count
 FRAME_CHECKSUM: Final = struct.Struct("<I")
 FRAME_OVERHEAD: Final = FRAME_HEAD.size + FRAME_CHECKSUM.size
@@ -48,16 +64,15 @@ FRAME_RECORDS_BYTES_MAX: Final = 64 * 1024 * 1024
 SEGMENT_PREFIX: Final = "journal-"
 SEGMENT_SUFFIX: Final = ".log"
 SEQUENCE_DIGITS: Final = 20
+IDENTITY_FILE: Final = "journal-identity"  # not a segment: segments end in SEGMENT_SUFFIX
+IDENTITY_BYTES: Final = 16  # written as 32 hexadecimal digits
+log = get_logger("backbone.exchange.journal")
 
 
 class FsyncPolicy(StrEnum):
     ALWAYS = "always"
     GROUP = "group"
     NONE = "none"
-
-
-class JournalCorrupted(Exception):
-    """A frame in the middle of the journal is unreadable: stop, do not guess."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,20 +113,30 @@ def read_segment(segment: Segment) -> SegmentContents:
     if len(data) < len(MAGIC):
         # A segment whose creation was cut short holds no frames at all.
         return SegmentContents([], 0, len(data))
-    if data[: len(MAGIC)] != MAGIC:
-        raise JournalCorrupted(f"{segment.path} is not a journal segment (or an older format)")
+    check_magic(segment, data)
     records: list[tuple[int, bytes]] = []
     position = len(MAGIC)
     expected = segment.first_sequence
     while position < len(data):
-        frame = read_frame(data, position)
+        frame = read_frame(data, position, segment.path)
         if frame is None:
             if is_torn_tail(data, position):
                 return SegmentContents(records, position, len(data) - position)
-            raise JournalCorrupted(f"{segment.path}: unreadable frame at byte {position} before more data")
+            raise JournalCorrupted(
+                segment.path,
+                offset=position,
+                sequence=expected,
+                problem="the frame is short or fails its checksum, and more data follows it",
+            )
         first_sequence, payloads, end = frame
         if first_sequence != expected:
-            raise JournalCorrupted(f"{segment.path}: sequence {first_sequence} where {expected} was due")
+            kind = "a gap" if first_sequence > expected else "an overlap"
+            raise JournalCorrupted(
+                segment.path,
+                offset=position,
+                sequence=first_sequence,
+                problem=f"{kind}: the frame starts at sequence {first_sequence} where {expected} was due",
+            )
         for payload in payloads:
             records.append((expected, payload))
             expected += 1
@@ -119,9 +144,22 @@ def read_segment(segment: Segment) -> SegmentContents:
     return SegmentContents(records, position, 0)
 
 
-def read_frame(data: bytes, position: int) -> tuple[int, list[bytes], int] | None:
-    """(first sequence, record payloads, end position) of the complete frame at `position`, or
-    None when it is incomplete or its checksum fails."""
+def check_magic(segment: Segment, data: bytes) -> None:
+    magic = data[: len(MAGIC)]
+    if magic == MAGIC:
+        return
+    family = MAGIC[:-MAGIC_VERSION_BYTES]
+    if magic.startswith(family):
+        version = magic[len(family) :].decode("ascii", "replace")
+        problem = f"journal format {version}; this build reads format {MAGIC[len(family) :].decode()} only"
+    else:
+        problem = f"not a journal segment: it starts with {magic!r}, not {MAGIC!r}"
+    raise JournalCorrupted(segment.path, offset=0, sequence=segment.first_sequence, problem=problem)
+
+
+def read_frame(data: bytes, position: int, path: Path) -> tuple[int, list[bytes], int] | None:
+    """(first sequence, record payloads, end position) of the complete frame at `position` of the
+    file `path`, or None when it is incomplete or its checksum fails."""
     if len(data) - position < FRAME_OVERHEAD:
         return None
     length, first_sequence, count = FRAME_HEAD.unpack_from(data, position)
@@ -132,16 +170,35 @@ def read_frame(data: bytes, position: int) -> tuple[int, list[bytes], int] | Non
     (checksum,) = FRAME_CHECKSUM.unpack_from(data, end - FRAME_CHECKSUM.size)
     if zlib.crc32(data[position : end - FRAME_CHECKSUM.size]) != checksum:
         return None
+    payloads = read_records(data, start, start + length, path, first_sequence)
+    if len(payloads) != count:
+        raise JournalCorrupted(
+            path,
+            offset=position,
+            sequence=first_sequence,
+            problem=f"the frame passes its checksum but holds {len(payloads)} records, not {count}",
+        )
+    return first_sequence, payloads, end
+
+
+def read_records(data: bytes, start: int, stop: int, path: Path, first_sequence: int) -> list[bytes]:
+    """The records from `start` to `stop`, a frame whose checksum passed, each within the frame: a
+    checksum proves that the bytes are the ones written, not that the writer framed them right."""
     payloads: list[bytes] = []
     cursor = start
-    while cursor < start + length:
-        (size,) = RECORD_LENGTH.unpack_from(data, cursor)
-        cursor += RECORD_LENGTH.size
-        payloads.append(data[cursor : cursor + size])
-        cursor += size
-    if cursor != start + length or len(payloads) != count:
-        raise JournalCorrupted(f"a frame at byte {position} passes its checksum but not its own count")
-    return first_sequence, payloads, end
+    while cursor < stop:
+        payload_start = cursor + RECORD_LENGTH.size
+        size = RECORD_LENGTH.unpack_from(data, cursor)[0] if payload_start <= stop else 0
+        if payload_start + size > stop:
+            raise JournalCorrupted(
+                path,
+                offset=cursor,
+                sequence=first_sequence + len(payloads),
+                problem=f"the record runs past the end of its frame, at byte {stop}",
+            )
+        payloads.append(data[payload_start : payload_start + size])
+        cursor = payload_start + size
+    return payloads
 
 
 def is_torn_tail(data: bytes, position: int) -> bool:
@@ -159,23 +216,73 @@ def is_torn_tail(data: bytes, position: int) -> bool:
 
 def read_journal(directory: Path, *, after_sequence: int = 0) -> Iterator[tuple[int, bytes]]:
     """Every complete record with a sequence above `after_sequence`, in order. Segments wholly
-    before it are not read at all: that is how a snapshot bounds replay time."""
+    before it are not read at all: that is how a snapshot bounds replay time. Each segment read
+    continues the one before it exactly, and the journal reaches `after_sequence`, or this raises
+    `JournalCorrupted`."""
     segments = list_segments(directory)
+    if not segments and after_sequence > 0:
+        raise JournalCorrupted(
+            directory,
+            offset=0,
+            sequence=after_sequence,
+            problem=f"no journal segments here, but it was to be read after sequence {after_sequence}",
+        )
     expected = after_sequence + 1
-    for position, segment in enumerate(segments):
-        following = segments[position + 1].first_sequence if position + 1 < len(segments) else None
-        if following is not None and following <= expected:
+    for index, segment in enumerate(segments):
+        following = segments[index + 1] if index + 1 < len(segments) else None
+        if following is not None and following.first_sequence <= expected:
             continue
         contents = read_segment(segment)
-        if contents.torn_bytes and following is not None:
-            raise JournalCorrupted(f"{segment.path} is torn but is not the last segment")
+        if following is not None:
+            check_continued(segment, contents, following)
+        check_reaches(segment, contents, expected)
         for sequence, payload in contents.records:
-            if sequence < expected:
-                continue
-            if sequence != expected:
-                raise JournalCorrupted(f"sequence {sequence} where {expected} was due")
-            yield sequence, payload
-            expected += 1
+            if sequence >= expected:
+                yield sequence, payload
+        expected = max(expected, segment.first_sequence + len(contents.records))
+
+
+def check_reaches(segment: Segment, contents: SegmentContents, expected: int) -> None:
+    """The segment holds sequence `expected`, or is the last and ends just before it (nothing
+    was written since)."""
+    if segment.first_sequence > expected:
+        raise JournalCorrupted(
+            segment.path,
+            offset=0,
+            sequence=expected,
+            problem=f"a gap: sequence {expected} is due but the segment starts at {segment.first_sequence}",
+        )
+    last = segment.first_sequence + len(contents.records) - 1
+    if last + 1 < expected:
+        raise JournalCorrupted(
+            segment.path,
+            offset=contents.valid_bytes,
+            sequence=last,
+            problem=f"the journal ends at sequence {last} but is read from after {expected - 1} "
+            "(a snapshot newer than the journal?)",
+        )
+
+
+def check_continued(segment: Segment, contents: SegmentContents, following: Segment) -> None:
+    """A segment that is not the last ends in a complete frame, just before the next one starts."""
+    last = segment.first_sequence + len(contents.records) - 1
+    if contents.torn_bytes:
+        raise JournalCorrupted(
+            segment.path,
+            offset=contents.valid_bytes,
+            sequence=last + 1,
+            problem=f"the segment ends in {contents.torn_bytes} bytes of an incomplete frame, "
+            f"but it is not the last: {following.path.name} follows",
+        )
+    if last + 1 != following.first_sequence:
+        kind = "a gap" if last + 1 < following.first_sequence else "an overlap"
+        raise JournalCorrupted(
+            segment.path,
+            offset=contents.valid_bytes,
+            sequence=last,
+            problem=f"{kind} between segments: this one ends at sequence {last}, "
+            f"the next, {following.path.name}, starts at {following.first_sequence}",
+        )
 
 
 def discard_torn_tail(directory: Path) -> int:
@@ -188,6 +295,14 @@ def discard_torn_tail(directory: Path) -> int:
     contents = read_segment(last)
     if not contents.torn_bytes:
         return 0
+    log.warning(
+        "journal.torn_tail_discarded",
+        file=str(last.path),
+        from_byte=contents.valid_bytes,
+        bytes_discarded=contents.torn_bytes,
+        from_sequence=last.first_sequence + len(contents.records),
+        reason="an incomplete last frame: its group was never published",
+    )
     if contents.valid_bytes == 0:
         last.path.unlink()
     else:
@@ -197,6 +312,39 @@ def discard_torn_tail(directory: Path) -> int:
             os.fsync(file.fileno())
     fsync_directory(directory)
     return contents.torn_bytes
+
+
+def journal_identity(directory: Path) -> str:
+    """The journal's identity, written the first time it is asked for: a journal adopts one on
+    its first opening, whether it is new or from before identities."""
+    path = directory / IDENTITY_FILE
+    if not path.exists():
+        create_identity(path)
+    text = path.read_bytes().decode("ascii", "replace").strip()
+    if len(text) != 2 * IDENTITY_BYTES or not all(digit in "0123456789abcdef" for digit in text):
+        raise JournalCorrupted(
+            path, offset=0, sequence=None, problem=f"not a journal identity ({2 * IDENTITY_BYTES} hex digits)"
+        )
+    return text
+
+
+def create_identity(path: Path) -> None:
+    # Written under a name of its own, synced, then linked into place: the identity appears whole
+    # or not at all, and of two openers racing, the first one's stands (a link never replaces).
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        write_all(descriptor, f"{secrets.token_hex(IDENTITY_BYTES)}\n".encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    fsync_directory(path.parent)
 
 
 def fsync_directory(directory: Path) -> None:
@@ -219,6 +367,7 @@ class JournalWriter:
         self.records = bytearray()
         self.record_count = 0
         directory.mkdir(parents=True, exist_ok=True)
+        self.identity = journal_identity(directory)
         segments = list_segments(directory)
         if segments:
             invariant(read_segment(segments[-1]).torn_bytes == 0, "discard the torn tail before appending")

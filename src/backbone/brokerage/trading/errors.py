@@ -1,6 +1,9 @@
-"""Typed refusals of orders. Each code is stable; each message is written for the investor."""
+"""Typed refusals of orders, and the order chain's refusals to start. Each code is stable; each
+order refusal's message is written for the investor, each refusal to start for the operator."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from backbone.errors import BackboneError
 
@@ -184,3 +187,62 @@ class OrderNotProcessed(OrderError):
     status_code = 500
     code = "order.not_processed"
     title = "The order could not be processed; nothing was changed"
+
+
+class JournalRefused(BackboneError):
+    """The brokerage will not book from the venue's journal it found: trading does not start."""
+
+    status_code = 503
+    code = "trading.journal_refused"
+    title = "Trading cannot start on this journal"
+
+    def __init__(self, directory: Path, problem: str) -> None:
+        super().__init__(f"{directory}: {problem}", directory=str(directory))
+        self.directory = directory
+
+
+class JournalMismatch(JournalRefused):
+    """The journal is not the one this database books from: another installation's, or a new one
+    in place of this installation's. A database that has booked nothing and names no journal
+    refuses one that already holds commands too: they were booked elsewhere, or never."""
+
+    code = "trading.journal_mismatch"
+    title = "The journal is not the one this database books from"
+
+    def __init__(
+        self, directory: Path, *, journal_identity: str, booked_identity: str | None, journal_sequence: int
+    ) -> None:
+        if booked_identity is None:
+            books = (
+                f"it holds sequences up to {journal_sequence} but this database has booked none of them "
+                "(move it aside to start this installation on a new journal)"
+            )
+        else:
+            books = f"this database books from journal {booked_identity}"
+        super().__init__(
+            directory,
+            f"this journal belongs to another installation: its identity is {journal_identity}; {books}",
+        )
+        self.journal_identity = journal_identity
+        self.booked_identity = booked_identity
+
+
+class JournalBehindBooks(JournalRefused):
+    """The database has booked results past the journal's end: the journal is an older copy, or
+    its tail was cut. Starting would number new commands with sequences already booked."""
+
+    code = "trading.journal_behind_books"
+    title = "The journal is older than the books"
+
+    def __init__(
+        self, directory: Path, *, last_segment: Path, journal_sequence: int, booked_sequence: int
+    ) -> None:
+        super().__init__(
+            directory,
+            f"the journal ends at sequence {journal_sequence} (last segment {last_segment.name}) but the "
+            f"database has booked up to sequence {booked_sequence}: an older copy of the journal, or its "
+            "tail was cut",
+        )
+        self.last_segment = last_segment
+        self.journal_sequence = journal_sequence
+        self.booked_sequence = booked_sequence

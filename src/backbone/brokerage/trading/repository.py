@@ -446,6 +446,23 @@ def booked_sequence(session: Session, venue: str) -> int:
     return 0 if value is None else int(value)
 
 
+def booked_journal_identity(session: Session, venue: str) -> str | None:
+    """The identity of the journal the brokerage books `venue` from, None while none is recorded."""
+    return session.scalar(select(VenueCursorRow.journal_identity).where(VenueCursorRow.venue == venue))
+
+
+def save_booked_journal_identity(session: Session, venue: str, identity: str, at: datetime) -> None:
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(VenueCursorRow).values(
+        venue=venue, booked_sequence=0, journal_identity=identity, updated_at=at
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["venue"], set_={"journal_identity": identity, "updated_at": at}
+        )
+    )
+
+
 def save_booked_sequence(session: Session, venue: str, sequence: int, at: datetime) -> None:
     dialect = session.get_bind().dialect.name
     statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(VenueCursorRow).values(

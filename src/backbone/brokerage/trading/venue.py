@@ -15,7 +15,7 @@ from pathlib import Path
 from backbone.brokerage.trading.domain import Market
 from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.errors import UnknownInstrument
-from backbone.exchange.journal import FsyncPolicy
+from backbone.exchange.journal import FsyncPolicy, journal_identity, list_segments
 from backbone.exchange.messages import ChangeSessionPhase, Command, CommandResult
 from backbone.exchange.orders import Side
 from backbone.exchange.phases import SessionPhase
@@ -47,6 +47,7 @@ class Venue:
         self._sequencer, self.recovery = open_sequencer(
             journal_directory, self.base_prices, self._collect, policy=policy
         )
+        self.journal_identity = journal_identity(journal_directory)  # the writer wrote it if new
         calendar = krx_calendar()
         self.schedule = SessionSchedule(holidays=calendar.holidays)
 
@@ -99,6 +100,11 @@ class Venue:
             for result in replay(self.journal_directory, self.base_prices)
             if result.sequence > sequence
         ]
+
+    @property
+    def last_segment(self) -> Path:
+        """The journal's last segment file, the one it appends to (the writer made one if none)."""
+        return list_segments(self.journal_directory)[-1].path
 
     def close(self) -> None:
         self._sequencer.close()
