@@ -23,7 +23,12 @@ from backbone import bootstrap, schema
 from backbone.bootstrap import Container
 from backbone.config import Settings
 from backbone.kit.clock import SEOUL, SimulatedClock
+from backbone.kit.logs import configure_logging
 from tests.postgresql import Cluster
+
+# Tracebacks as plain text: structlog's default console (rich, with every frame's locals) takes
+# seconds to render a traceback through the order pipeline's large objects.
+configure_logging(level="INFO", json=False)
 
 OPERATOR_TOKEN = "test-operator-token"
 MARKET_MORNING = datetime(2026, 11, 23, 8, 0, tzinfo=SEOUL)

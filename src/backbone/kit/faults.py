@@ -34,7 +34,7 @@ class Point(StrEnum):
     BOOKED = "booked"  # after the booking committed, before the requesters are answered
     LISTENER = "listener"  # a results listener (the quote feed, the price board)
     SETTLEMENT_COMMIT = "settlement.commit"  # the settlement transaction, before it commits
-    RECOVERY_COMMIT = "recovery.commit"  # a recovery chunk's transaction, before it commits
+    RECOVERY_COMMIT = "recovery.commit"  # recovery's rejection of undelivered orders, before it commits
     WEBHOOK_DELIVERY = "webhook.delivery"  # one webhook delivery, before it is sent
 
 

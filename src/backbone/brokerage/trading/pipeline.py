@@ -423,10 +423,10 @@ class OrderPipeline:
                 self._stopping.wait(delay_s)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
 
-    def _book(self, results: list[CommandResult], point: Point = Point.BOOKING_COMMIT) -> BookingReport:
+    def _book(self, results: list[CommandResult]) -> BookingReport:
         with self._database.transaction() as session:
             report = self._desk.book(session, results, venue_name=VENUE_NAME)
-            faults.hit(point)
+            faults.hit(Point.BOOKING_COMMIT)
         self._unbooked = [result for result in self._unbooked if result.sequence > report.last_sequence]
         self._notify(results)
         return report
@@ -503,7 +503,7 @@ class OrderPipeline:
             restored.results = self._backlog(booked)
         for start in range(0, len(restored.results), RECOVERY_RESULTS_PER_BATCH):
             chunk = restored.results[start : start + RECOVERY_RESULTS_PER_BATCH]
-            report = self._book(chunk, Point.RECOVERY_COMMIT)
+            report = self._book(chunk)
             restored.report.refusals.update(report.refusals)
             restored.report.orders.update(report.orders)
         with self._database.transaction() as session:
