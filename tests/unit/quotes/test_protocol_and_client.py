@@ -177,6 +177,48 @@ def test_a_phase_change_sends_a_fresh_snapshot_without_a_new_sequence() -> None:
     assert (pushed["type"], pushed["phase"], pushed["sequence"]) == ("snapshot", "closing_auction", 1)
 
 
+class EngineBooks:
+    """The venue as the feed reads it to start again: the engine's books, phase and day."""
+
+    def __init__(self, engine: MatchingEngine) -> None:
+        self.engine = engine
+
+    @property
+    def phase(self) -> SessionPhase:
+        return self.engine.phase
+
+    @property
+    def trading_day_code(self) -> str:
+        return self.engine.trading_day
+
+    def book_levels(self) -> dict[str, tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]]:
+        return {
+            code: (book.depth(Side.BUY, len(book.prices)), book.depth(Side.SELL, len(book.prices)))
+            for code, book in self.engine.books.items()
+        }
+
+
+def test_a_feed_that_missed_a_batch_starts_again_from_the_books_and_sends_every_subscriber_a_snapshot() -> (
+    None
+):
+    market = Market()
+    subscriber = subscribed(market.hub, "005930")
+    market.order(Side.BUY, 71_400, 10)
+    # A batch the feed failed on: the engine has it, the feed and the hub do not.
+    market.engine.handle(
+        PlaceOrder("005930", 99, Side.BUY, OrderType.LIMIT, TimeInForce.DAY, 71_300, 5, timestamp_ns(OPEN))
+    )
+    subscriber.queue.clear()
+    market.feed.resynchronise(EngineBooks(market.engine))
+    depth, snapshot = (orjson.loads(text) for text in subscriber.queue)
+    assert (depth["type"], depth["sequence"]) == ("depth", 2)
+    assert depth["depth"]["bids"] == [[71_400, 10], [71_300, 5]]
+    assert (snapshot["type"], snapshot["sequence"]) == ("snapshot", 2)
+    assert snapshot["depth"]["bids"] == [[71_400, 10], [71_300, 5]]
+    market.order(Side.SELL, 71_400, 4)  # and it goes on from there, in sequence
+    assert orjson.loads(subscriber.queue[-1])["sequence"] == 5
+
+
 def test_the_client_resyncs_on_a_gap_and_ignores_updates_until_the_snapshot() -> None:
     market = Market()
     subscriber = subscribed(market.hub, "005930")
