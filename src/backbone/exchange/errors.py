@@ -18,3 +18,11 @@ class UnknownInstrument(BackboneError):
     status_code = 404
     code = "market.unknown_instrument"
     title = "Unknown instrument"
+
+
+class JournalInUse(BackboneError):
+    """Another live process has the venue's journal open: one writer per journal, always."""
+
+    status_code = 409
+    code = "market.journal_in_use"
+    title = "The venue's journal is in use"
