@@ -93,7 +93,7 @@ def _print_check(report: OrdersCheckReport) -> None:
     if report.ok:
         console.print("[bold green]0 differences[/]")
     else:
-        console.print(f"[bold red]{report.difference_count:,} differences[/]")
+        console.print(f"[bold red]{_differences(report.difference_count)}[/]")
 
 
 def _print_differences(report: OrdersCheckReport) -> None:
@@ -132,10 +132,14 @@ def _print_reconcile(report: ReconcileReport) -> None:
     if report.ok:
         console.print(f"[bold green]0 differences {would}left[/]")
     else:
-        console.print(f"[bold red]{len(report.irreparable):,} differences need an operator[/]")
+        console.print(f"[bold red]{_differences(len(report.irreparable))} for an operator[/]")
 
 
 def _ids(order_ids: list[int]) -> str:
     shown = ", ".join(str(order_id) for order_id in order_ids[:5])
     more = f" and {len(order_ids) - 5:,} more" if len(order_ids) > 5 else ""
     return f"{len(order_ids):,}" + (f" ({shown}{more})" if order_ids else "")
+
+
+def _differences(count: int) -> str:
+    return f"{count:,} difference" + ("" if count == 1 else "s")
