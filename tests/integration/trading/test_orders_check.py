@@ -320,3 +320,30 @@ def test_a_revival_the_account_cannot_cover_is_left_for_the_operator_with_what_t
 def test_a_second_process_cannot_open_the_journal_a_venue_holds(day: Session) -> None:
     with pytest.raises(JournalInUse, match="holds the venue's journal"):
         lock_journal(day.opened.venue.journal_directory)
+
+
+def test_an_order_that_cannot_be_repaired_keeps_the_cursor_before_its_results_and_every_later_one(
+    container: Container, day: Session
+) -> None:
+    opened = day.opened
+    broken, broken_command = _admit(container, opened, day.buyer, limit(Side.BUY, 2, 71_600))
+    later, later_command = _admit(container, opened, day.seller, limit(Side.SELL, 2, 72_000))
+    opened.venue.execute([broken_command, later_command])  # a crash before booking: the cursor behind
+    with container.database.transaction() as session:  # and a row changed by hand meanwhile
+        session.execute(
+            text("UPDATE brokerage_orders SET status = 'accepted' WHERE id = :id"), {"id": broken}
+        )
+    stuck = _reconcile(container, opened)
+    assert (stuck.caught_up, stuck.results_booked) == ([], 0)
+    assert stuck.cursor_after == stuck.cursor_before < stuck.before.journal_sequence
+    actions = {(item.difference.code, item.difference.order_id): item.action for item in stuck.irreparable}
+    assert "changed outside the order chain" in actions[("order.status_differs", broken)]
+    assert "repair that one" in actions[("order.status_differs", later)]
+    assert ("cursor.behind_journal", None) in actions
+    with container.database.transaction() as session:  # the operator puts the row back
+        session.execute(text("UPDATE brokerage_orders SET status = 'new' WHERE id = :id"), {"id": broken})
+    repaired = _reconcile(container, opened)
+    assert repaired.caught_up == sorted([broken, later, day.resting_sale.id])
+    assert repaired.after is not None
+    assert repaired.after.ok, repaired.irreparable
+    assert _ledger_whole(container)
