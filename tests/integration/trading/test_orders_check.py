@@ -239,13 +239,19 @@ def test_results_never_booked_after_a_crash_are_booked_and_the_cursor_moves_to_t
     assert _ledger_whole(container)
 
 
+def _unbooked_batch(container: Container, day: Session, *, bought: int) -> tuple[int, int]:
+    """A buy crossing the resting sale and a new sale, run on the venue and never booked."""
+    crossing, crossing_command = _admit(container, day.opened, day.buyer, limit(Side.BUY, bought, 71_600))
+    resting, resting_command = _admit(container, day.opened, day.seller, limit(Side.SELL, 2, 72_000))
+    day.opened.venue.execute([crossing_command, resting_command])
+    return crossing, resting
+
+
 def test_a_batch_the_cursor_moved_past_is_booked_for_its_orders_alone_and_only_once(
     container: Container, day: Session
 ) -> None:
     opened = day.opened
-    crossing, crossing_command = _admit(container, opened, day.buyer, limit(Side.BUY, 3, 71_600))
-    resting, resting_command = _admit(container, opened, day.seller, limit(Side.SELL, 2, 72_000))
-    opened.venue.execute([crossing_command, resting_command])  # the skipped batch: never booked
+    crossing, resting = _unbooked_batch(container, day, bought=3)  # the skipped batch
     later = placed(opened, day.buyer.id, limit(Side.BUY, 1, 69_000))  # booked: the cursor moves past
     found = _check(container, opened)
     assert {
@@ -275,16 +281,24 @@ def test_a_batch_the_cursor_moved_past_is_booked_for_its_orders_alone_and_only_o
     assert _check(container, opened).ok
 
 
-def test_an_order_rejected_as_not_delivered_that_the_venue_has_is_revived_held_and_booked(
-    container: Container, day: Session
-) -> None:
+def _rejected_though_delivered(container: Container, day: Session) -> int:
+    """A buy the venue filled in a batch the cursor moved past, then a restart's recovery: still
+    `new`, so "it never reached the venue"."""
     opened = day.opened
     crossing, command = _admit(container, opened, day.buyer, limit(Side.BUY, 4, 71_600))
     opened.venue.execute([command])
     placed(opened, day.buyer.id, limit(Side.BUY, 1, 69_000))  # the cursor moves past it
-    opened.pipeline.recover()  # a restart: the order is still `new`, so "it never reached the venue"
+    opened.pipeline.recover()
     with container.database.reading() as session:
         assert repository.orders_by_ids(session, [crossing])[crossing].reject_code == "order.not_delivered"
+    return crossing
+
+
+def test_an_order_rejected_as_not_delivered_that_the_venue_has_is_revived_held_and_booked(
+    container: Container, day: Session
+) -> None:
+    opened = day.opened
+    crossing = _rejected_though_delivered(container, day)
     assert ("order.status_differs", crossing) in _found(_check(container, opened))
     repaired = _reconcile(container, opened)
     assert repaired.revived == [crossing]
@@ -300,10 +314,7 @@ def test_a_revival_the_account_cannot_cover_is_left_for_the_operator_with_what_t
     container: Container, day: Session
 ) -> None:
     opened = day.opened
-    crossing, command = _admit(container, opened, day.buyer, limit(Side.BUY, 4, 71_600))
-    opened.venue.execute([command])
-    placed(opened, day.buyer.id, limit(Side.BUY, 1, 69_000))  # the cursor moves past it
-    opened.pipeline.recover()  # rejected as not delivered, its hold given back...
+    crossing = _rejected_though_delivered(container, day)  # its hold given back...
     with container.database.reading() as session:
         available = container.holdings.balance(session, day.buyer).cash_available
     placed(opened, day.buyer.id, limit(Side.BUY, available // 59_100, 59_000))  # ...and spent on a bid
@@ -326,9 +337,7 @@ def test_an_order_that_cannot_be_repaired_keeps_the_cursor_before_its_results_an
     container: Container, day: Session
 ) -> None:
     opened = day.opened
-    broken, broken_command = _admit(container, opened, day.buyer, limit(Side.BUY, 2, 71_600))
-    later, later_command = _admit(container, opened, day.seller, limit(Side.SELL, 2, 72_000))
-    opened.venue.execute([broken_command, later_command])  # a crash before booking: the cursor behind
+    broken, later = _unbooked_batch(container, day, bought=2)  # a crash before booking: cursor behind
     with container.database.transaction() as session:  # and a row changed by hand meanwhile
         session.execute(
             text("UPDATE brokerage_orders SET status = 'accepted' WHERE id = :id"), {"id": broken}
