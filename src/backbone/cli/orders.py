@@ -16,7 +16,7 @@ from backbone.brokerage.trading.reconciliation import (
     reconcile_orders,
 )
 from backbone.cli.context import console, container, progress_bar
-from backbone.exchange.errors import JournalInUse
+from backbone.errors import Conflict
 from backbone.kit import nodes
 
 app = typer.Typer(help="The brokerage's orders against the venue's journal.", no_args_is_help=True)
@@ -51,11 +51,11 @@ def reconcile(
     """Book from the venue's journal what the brokerage lacks, then check again; exit 1 while a
     difference is left that needs an operator. Refused while a server holds the venue's journal."""
     resolved = container()
-    venue = bootstrap.open_venue(resolved)  # JournalInUse while `backbone serve` runs
+    venue = bootstrap.open_venue(resolved)  # refused (JournalInUse) while `backbone serve` runs
     node = nodes.claim(resolved.settings.var_directory, resolved.settings.node_id)
     try:
         if node is None:  # a booking writes ids: no live process may share its node
-            raise JournalInUse(
+            raise Conflict(
                 f"node {resolved.settings.node_id} is held by another live process of this installation "
                 f"(var/nodes/{resolved.settings.node_id}.lock): stop it, or set BACKBONE_NODE_ID"
             )
