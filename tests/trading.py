@@ -8,13 +8,12 @@ from datetime import datetime, timedelta
 from itertools import count
 from pathlib import Path
 
-from backbone.brokerage.trading.reconciliation import check_orders
-
 from backbone import bootstrap
 from backbone.bootstrap import Container, Trading
 from backbone.brokerage.trading.desk import CancelRequest, ModifyRequest, PlaceRequest
 from backbone.brokerage.trading.domain import OrderRecord, OrderTicket
 from backbone.brokerage.trading.pipeline import Outcome
+from backbone.brokerage.trading.reconciliation import check_orders
 from backbone.errors import BackboneError
 from backbone.exchange.orders import OrderType, Side, TimeInForce
 from backbone.kit.clock import SEOUL, SimulatedClock

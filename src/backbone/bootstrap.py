@@ -113,6 +113,38 @@ class Trading:
         self.prices.close()
 
 
+def journal_directory_of(settings: Settings) -> Path:
+    """Where the installation's venue keeps its journal."""
+    return settings.var_directory / EXCHANGE_DIRECTORY
+
+
+def base_prices_of(container: Container) -> dict[str, int]:
+    """Each instrument's base price from the master: where a replay of the journal starts."""
+    return {code: item.base_price for code, item in container.instruments.items()}
+
+
+def open_venue(container: Container, *, journal_directory: Path | None = None) -> Venue:
+    """Open the venue's journal (recovering the books); `JournalInUse` while another process has it."""
+    settings = container.settings
+    return Venue(
+        journal_directory=journal_directory or journal_directory_of(settings),
+        base_prices=base_prices_of(container),
+        clock=container.clock,
+        policy=FsyncPolicy(settings.journal_fsync),
+    )
+
+
+def order_desk(container: Container, venue: Venue) -> OrderDesk:
+    return OrderDesk(
+        clock=container.clock,
+        ids=container.ids,
+        ledger=container.ledger,
+        venue=venue,
+        calendar=krx_calendar(),
+        tax_ppm=container.settings.securities_tax_ppm,
+    )
+
+
 def open_trading(
     container: Container,
     *,
@@ -123,21 +155,8 @@ def open_trading(
     whatever an earlier process published but did not book. One process at a time may do this.
     Refuses (closing the venue) a journal the database does not book from, or one that ends
     before what it has booked."""
-    settings = container.settings
-    venue = Venue(
-        journal_directory=journal_directory or settings.var_directory / EXCHANGE_DIRECTORY,
-        base_prices={code: item.base_price for code, item in container.instruments.items()},
-        clock=container.clock,
-        policy=FsyncPolicy(settings.journal_fsync),
-    )
-    desk = OrderDesk(
-        clock=container.clock,
-        ids=container.ids,
-        ledger=container.ledger,
-        venue=venue,
-        calendar=krx_calendar(),
-        tax_ppm=settings.securities_tax_ppm,
-    )
+    venue = open_venue(container, journal_directory=journal_directory)
+    desk = order_desk(container, venue)
     settler = Settler(ledger=container.ledger, clock=container.clock)
     pipeline = OrderPipeline(
         database=container.database,

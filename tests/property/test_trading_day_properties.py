@@ -30,6 +30,7 @@ from backbone.brokerage.trading import repository
 from backbone.brokerage.trading.booking import CLEARING_OWNER
 from backbone.brokerage.trading.desk import CancelRequest, ModifyRequest, PlaceRequest, Request
 from backbone.brokerage.trading.domain import OrderStatus, OrderTicket
+from backbone.brokerage.trading.reconciliation import check_orders
 from backbone.exchange.orders import OrderType, Side, TimeInForce
 from backbone.kit.clock import SimulatedClock
 from backbone.kit.money import MICRO_PER_SHARE, Won
@@ -164,6 +165,12 @@ def _run_day(
                 assert not repository.orders_in_status(
                     session, [OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED]
                 )
+                agreement = check_orders(
+                    session,
+                    journal_directory=opened.venue.journal_directory,
+                    base_prices=opened.venue.base_prices,
+                )
+                assert agreement.ok, [difference.message for difference in agreement.differences]
         finally:
             opened.close()
     finally:

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from backbone.cli import database, demo, identity, ledger, market, outbox, platform, serve
+from backbone.cli import database, demo, identity, ledger, market, orders, outbox, platform, serve
 from backbone.errors import BackboneError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(database.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(market.app, name="market")
+app.add_typer(orders.app, name="orders")
 app.add_typer(identity.app, name="identity")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(platform.app, name="platform")

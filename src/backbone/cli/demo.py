@@ -112,7 +112,7 @@ def day(
         finally:
             container.close()
     _print_day(summary, place if directory else None)
-    if summary.ledger_violations:
+    if summary.ledger_violations or summary.order_differences:
         raise typer.Exit(1)
 
 
@@ -135,9 +135,15 @@ def _print_day(summary: demo_day.DaySummary, kept: Path | None) -> None:
             "ledger check",
             f"{summary.ledger_violations} violations in {summary.transfers_checked:,} transfers",
         ),
+        (
+            "orders check",
+            f"{len(summary.order_differences)} differences in {summary.orders_checked:,} orders",
+        ),
     ]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
+    for message in summary.order_differences:
+        console.print(f"[bold red]the brokerage disagrees with the venue[/]: {message}")
     if kept is not None:
         console.print(f"the day's database and journal are in {kept}")

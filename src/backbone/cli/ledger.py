@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from backbone.cli.context import console, container
+from backbone.cli.context import console, container, progress_bar
 from backbone.ledger.audit import audit
 
 app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
@@ -16,21 +15,8 @@ app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 def check() -> None:
     """Verify every ledger invariant over the whole database; exit 1 if any is broken."""
     resolved = container()
-    with (
-        resolved.database.reading() as session,
-        Progress(
-            TextColumn("checking transfers"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as progress,
-    ):
-        task = progress.add_task("transfers", total=None)
-        report = audit(
-            session, progress=lambda done, total: progress.update(task, completed=done, total=total)
-        )
+    with resolved.database.reading() as session, progress_bar("checking transfers") as progress:
+        report = audit(session, progress=progress)
     summary = Table(title="ledger check")
     summary.add_column("rule")
     summary.add_column("violations", justify="right")

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from backbone.cli.context import console
+from backbone.cli.context import console, progress_bar
 from backbone.exchange.engine import MatchingEngine
 from backbone.exchange.instruments import load_instruments
 from backbone.exchange.journal import FsyncPolicy
@@ -97,22 +96,14 @@ def simulate(
     started = time.perf_counter()
     tune_garbage_collector()
     try:
-        with Progress(
-            TextColumn("simulating {task.fields[day]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("commands", total=commands, day=clock.now().date().isoformat())
+        with progress_bar(f"simulating {clock.now().date().isoformat()}") as progress:
             summary = simulate_day(
                 sequencer,
                 simulator,
                 clock,
                 commands=commands,
                 schedule=schedule,
-                progress=lambda done: progress.update(task, completed=done),
+                progress=lambda done: progress(done, commands),
             )
     finally:
         restore_garbage_collector()  # the command may run inside a longer-lived process (tests)

@@ -4,8 +4,9 @@ A fresh installation (its own SQLite database and venue journal) is seeded with 
 then, on a simulated clock, the pre-open call auction, continuous trading and the closing auction
 run with the liquidity simulator's order flow and the demo customers' own orders (buys within their
 cash, sales within their holdings, some cancelled), the day ends (day orders expire), and the clock
-moves to the settlement date, when Monday's trades settle (T+2). Everything is seeded: the same seed
-gives the same day.
+moves to the settlement date, when Monday's trades settle (T+2). At the end the ledger is audited and
+the brokerage's orders are checked against the venue's journal (`trading.reconciliation`): both must
+find nothing. Everything is seeded: the same seed gives the same day.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from backbone.brokerage.domain import Account
 from backbone.brokerage.models import ExecutionRow, OrderRow, SettlementRow
 from backbone.brokerage.trading.desk import CancelRequest, PlaceRequest, Request
 from backbone.brokerage.trading.domain import OrderRecord, OrderTicket
+from backbone.brokerage.trading.reconciliation import check_orders
 from backbone.demo import seed as demo_seed
 from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.messages import CommandResult, TradeExecuted
@@ -55,6 +57,8 @@ class DaySummary:
     settled: int
     ledger_violations: int
     transfers_checked: int
+    orders_checked: int
+    order_differences: tuple[str, ...]  # each difference's message; none on a sound day
 
 
 def first_trading_day(after: date) -> date:
@@ -121,7 +125,7 @@ def run_day(
         datetime.combine(settlement_day, datetime.min.time(), tzinfo=SEOUL) + timedelta(hours=8, minutes=31)
     )
     pipeline.advance_session()  # the settlement day opens: Monday's trades settle
-    return _summary(container, day, settlement_day, counts)
+    return _summary(container, trading, day, settlement_day, counts)
 
 
 def _customer_turn(
@@ -180,7 +184,9 @@ def _customer_order(
     return PlaceRequest(account.id, f"demo-day-{number}", ticket)
 
 
-def _summary(container: Container, day: date, settlement_day: date, counts: dict[str, int]) -> DaySummary:
+def _summary(
+    container: Container, trading: Trading, day: date, settlement_day: date, counts: dict[str, int]
+) -> DaySummary:
     with container.database.reading() as session:
         executions, value, commission, tax = session.execute(
             select(
@@ -197,6 +203,9 @@ def _summary(container: Container, day: date, settlement_day: date, counts: dict
             select(func.count()).select_from(OrderRow).where(OrderRow.trade_date == day)
         )
         report = audit(session)
+        orders = check_orders(
+            session, journal_directory=trading.venue.journal_directory, base_prices=trading.venue.base_prices
+        )
     return DaySummary(
         trading_day=day,
         settlement_day=settlement_day,
@@ -212,6 +221,8 @@ def _summary(container: Container, day: date, settlement_day: date, counts: dict
         settled=settled or 0,
         ledger_violations=report.violation_count,
         transfers_checked=report.transfers_checked,
+        orders_checked=orders.orders_checked,
+        order_differences=tuple(difference.message for difference in orders.differences),
     )
 
 

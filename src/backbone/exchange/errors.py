@@ -41,3 +41,11 @@ class JournalCorrupted(BackboneError):
         self.path = path
         self.offset = offset
         self.sequence = sequence
+
+
+class JournalInUse(BackboneError):
+    """Another live process has the venue's journal open: one writer per journal, always."""
+
+    status_code = 409
+    code = "market.journal_in_use"
+    title = "The venue's journal is in use"

@@ -198,9 +198,13 @@ def open_sequencer(
     return sequencer, recovery
 
 
-def replay(directory: Path, base_prices: Mapping[str, int]) -> Iterator[CommandResult]:
-    """Every journaled command from the first, run again on a fresh engine, with its events."""
-    engine = MatchingEngine(base_prices)
+def replay(
+    directory: Path, base_prices: Mapping[str, int], *, engine: MatchingEngine | None = None
+) -> Iterator[CommandResult]:
+    """Every journaled command from the first, run again on a fresh engine, with its events. Pass
+    the fresh `engine` to read its books once the replay is done (a reconciliation does)."""
+    if engine is None:
+        engine = MatchingEngine(base_prices)
     for sequence, payload in read_journal(directory):
         command = decode_command(payload)
         yield CommandResult(sequence, command, engine.handle(command))

@@ -1,15 +1,13 @@
 """Node ids for processes that write: each holds an exclusive lock on `var/nodes/<node>.lock` for
-its whole life, so no two live processes of an installation generate ids (kit/ids.py) on the same
-node. The kernel drops the lock when the process ends however it ends, so a crashed process never
-leaves its node claimed.
+its whole life (`kit.file_lock`), so no two live processes of an installation generate ids
+(kit/ids.py) on the same node. A crashed process never leaves its node claimed.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 from pathlib import Path
 
+from backbone.kit.file_lock import FileLock, try_lock
 from backbone.kit.ids import NODE_MAX
 
 NODES_DIRECTORY = "nodes"
@@ -22,31 +20,19 @@ class NoFreeNode(RuntimeError):
 class NodeClaim:
     """A node id held by this process until `release` (or the process's end)."""
 
-    def __init__(self, node: int, descriptor: int, path: Path) -> None:
+    def __init__(self, node: int, lock: FileLock) -> None:
         self.node = node
-        self.path = path
-        self._descriptor: int | None = descriptor
+        self.path = lock.path
+        self._lock = lock
 
     def release(self) -> None:
-        if self._descriptor is not None:
-            os.close(self._descriptor)  # closing drops the flock
-            self._descriptor = None
+        self._lock.release()
 
 
 def claim(var_directory: Path, node: int) -> NodeClaim | None:
     """This node id, or None while another live process holds it."""
-    directory = var_directory / NODES_DIRECTORY
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{node}.lock"
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(descriptor)
-        return None
-    os.ftruncate(descriptor, 0)
-    os.write(descriptor, f"{os.getpid()}\n".encode())  # for an operator asking who holds it
-    return NodeClaim(node, descriptor, path)
+    lock = try_lock(var_directory / NODES_DIRECTORY / f"{node}.lock")
+    return None if lock is None else NodeClaim(node, lock)
 
 
 def claim_first_free(var_directory: Path, *, first: int = 1) -> NodeClaim:

@@ -396,6 +396,19 @@ def holds_of_references(session: Session, references: Iterable[str]) -> dict[str
     return found
 
 
+def remaining_holds(session: Session, reference_prefix: str) -> dict[str, list[HoldState]]:
+    """Holds with something left whose reference starts with the prefix, by reference, oldest first."""
+    rows = session.connection().execute(
+        select(*_HOLD_COLUMNS, HoldRow.reference)
+        .where(HoldRow.remaining > 0, HoldRow.reference.startswith(reference_prefix, autoescape=True))
+        .order_by(HoldRow.id)
+    )
+    found: dict[str, list[HoldState]] = {}
+    for row in rows:
+        found.setdefault(row.reference, []).append(_hold_of(row))
+    return found
+
+
 def holds_for_reference(session: Session, reference: str) -> list[HoldState]:
     rows = session.execute(
         select(*_HOLD_COLUMNS).where(HoldRow.reference == reference).order_by(HoldRow.id)

@@ -314,6 +314,11 @@ class Ledger:
         )
         return self._lock_holds(session, [hold_id])[hold_id]
 
+    @staticmethod
+    def remaining_holds(session: Session, *, reference_prefix: str) -> dict[str, list[HoldState]]:
+        """Every hold with something left whose reference starts with the prefix, by reference."""
+        return repository.remaining_holds(session, reference_prefix)
+
     def holds_for(self, session: Session, reference: str) -> list[HoldState]:
         return repository.holds_for_reference(session, reference)
 

@@ -18,7 +18,7 @@ legs of `domain.Fill`; a finished order gives back whatever it still holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from backbone.brokerage.fees import FeeSchedule
 from backbone.brokerage.trading import repository
 from backbone.brokerage.trading.admission import Admitter
 from backbone.brokerage.trading.booking import Booker, BookingReport, orders_named
+from backbone.brokerage.trading.domain import OrderRecord
 from backbone.brokerage.trading.requests import (
     Admission,
     CancelRequest,
@@ -123,6 +124,37 @@ class OrderDesk:
                 f"the brokerage has booked up to {booked}, so {booked + 1}..{fresh[0].sequence - 1} "
                 "must be booked first (from the venue's journal)"
             )
+        self._apply(session, fresh, repository.orders_by_ids(session, orders_named(fresh)), report)
+        report.last_sequence = fresh[-1].sequence
+        repository.save_booked_sequence(session, venue_name, report.last_sequence, self._clock.now())
+        return report
+
+    def book_orders(
+        self, session: Session, results: Sequence[CommandResult], *, order_ids: Collection[int]
+    ) -> BookingReport:
+        """Book the results' effects on these orders alone, wherever the cursor is, and leave the
+        cursor alone: how reconciliation books results the cursor moved past without booking.
+        The caller passes only results none of these orders has been booked for yet (their
+        statuses would move twice); a fill already booked is skipped by its (trade id, side)."""
+        report = BookingReport()
+        if results:
+            orders = repository.orders_by_ids(session, set(order_ids) & orders_named(results))
+            self._apply(session, results, orders, report)
+            report.last_sequence = results[-1].sequence
+        return report
+
+    def move_cursor(self, session: Session, *, venue_name: str, sequence: int) -> None:
+        """Set the booked cursor (reconciliation, once every result up to `sequence` is booked)."""
+        repository.save_booked_sequence(session, venue_name, sequence, self._clock.now())
+
+    def _apply(
+        self,
+        session: Session,
+        results: Sequence[CommandResult],
+        orders: dict[int, OrderRecord],
+        report: BookingReport,
+    ) -> None:
+        """Book the results for `orders` (every other order they name is skipped)."""
         booker = Booker(
             session=session,
             ledger=self.ledger,
@@ -130,10 +162,10 @@ class OrderDesk:
             clock=self._clock,
             calendar=self._calendar,
             fees=self._fees,
-            orders=repository.orders_by_ids(session, orders_named(fresh)),
-            results=fresh,
+            orders=orders,
+            results=results,
         )
-        for result in fresh:
+        for result in results:
             try:
                 booker.apply(result, report)
             except (InvariantViolation, ValueError) as error:
@@ -141,9 +173,6 @@ class OrderDesk:
         booker.finish()
         repository.update_orders(session, booker.changed())
         report.orders = {order.id: order for order in booker.changed()}
-        report.last_sequence = fresh[-1].sequence
-        repository.save_booked_sequence(session, venue_name, report.last_sequence, self._clock.now())
-        return report
 
     def give_back_excess(self, session: Session, order_ids: Sequence[int]) -> None:
         """Open orders among `order_ids` give back what they hold beyond their open quantity's

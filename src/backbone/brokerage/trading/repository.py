@@ -200,6 +200,14 @@ def orders_in_status(session: Session, statuses: Iterable[OrderStatus]) -> list[
     return [_order(row) for row in rows]
 
 
+def orders_after(session: Session, after_id: int, limit: int) -> list[OrderRecord]:
+    """Orders by id, the first `limit` above `after_id`: every order, a page at a time."""
+    rows = session.connection().execute(
+        select(_ORDERS).where(_ORDERS.c.id > after_id).order_by(_ORDERS.c.id).limit(limit)
+    )
+    return [_order(row) for row in rows]
+
+
 def orders_of_account(
     session: Session, account_id: int, *, open_only: bool, before_id: int | None, limit: int
 ) -> list[OrderRecord]:
@@ -245,6 +253,19 @@ def booked_trades(session: Session, trade_ids: Iterable[int]) -> set[tuple[int, 
         select(_EXECUTIONS.c.trade_id, _EXECUTIONS.c.side).where(_EXECUTIONS.c.trade_id.in_(ids))
     )
     return {(row.trade_id, row.side) for row in rows}
+
+
+def executions_of_orders(session: Session, order_ids: Iterable[int]) -> dict[int, list[ExecutionRecord]]:
+    """Each order's executions (its side of each trade), in trade order."""
+    ids = sorted(set(order_ids))
+    found: dict[int, list[ExecutionRecord]] = {order_id: [] for order_id in ids}
+    if ids:
+        rows = session.connection().execute(
+            select(_EXECUTIONS).where(_EXECUTIONS.c.order_id.in_(ids)).order_by(_EXECUTIONS.c.trade_id)
+        )
+        for row in rows:
+            found[row.order_id].append(_execution(row))
+    return found
 
 
 def insert_executions(

@@ -1,9 +1,10 @@
 """The venue as the brokerage sees it: the exchange's sequencer, engine and journal in this process.
 
-Only the order pipeline's thread submits commands (the engine is single-threaded by design); any
-thread may ask for an instrument's limits, phase and last price, which are plain integers the
-engine replaces whole. Results come back only once the journal holds them, and go on to
-`on_results` (the quote feed) after the brokerage has booked them.
+One process at a time opens the journal (`exchange.journal_lock`: a second server, or a repair
+beside a running one, is refused). Only the order pipeline's thread submits commands (the engine
+is single-threaded by design); any thread may ask for an instrument's limits, phase and last
+price, which are plain integers the engine replaces whole. Results come back only once the
+journal holds them, and go on to `on_results` (the quote feed) after the brokerage has booked them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from backbone.brokerage.trading.domain import Market
 from backbone.exchange.calendar import krx_calendar
 from backbone.exchange.errors import UnknownInstrument
 from backbone.exchange.journal import FsyncPolicy, journal_identity, list_segments
+from backbone.exchange.journal_lock import lock_journal
 from backbone.exchange.messages import ChangeSessionPhase, Command, CommandResult
 from backbone.exchange.orders import Side
 from backbone.exchange.phases import SessionPhase
@@ -43,10 +45,15 @@ class Venue:
         self.clock = clock
         self.policy = policy
         self._published: list[CommandResult] = []
+        self._lock = lock_journal(journal_directory)  # JournalInUse while another process has it
         self._sequencer: Sequencer
-        self._sequencer, self.recovery = open_sequencer(
-            journal_directory, self.base_prices, self._collect, policy=policy
-        )
+        try:
+            self._sequencer, self.recovery = open_sequencer(
+                journal_directory, self.base_prices, self._collect, policy=policy
+            )
+        except BaseException:
+            self._lock.release()
+            raise
         self.journal_identity = journal_identity(journal_directory)  # the writer wrote it if new
         calendar = krx_calendar()
         self.schedule = SessionSchedule(holidays=calendar.holidays)
@@ -107,7 +114,10 @@ class Venue:
         return list_segments(self.journal_directory)[-1].path
 
     def close(self) -> None:
-        self._sequencer.close()
+        try:
+            self._sequencer.close()
+        finally:
+            self._lock.release()
 
     # --- any thread -----------------------------------------------------------------------------
 
