@@ -168,7 +168,11 @@ def open_trading(
     )
     container.holdings.prices.source = venue.last_price
     bind_journal(container.database, venue, clock=container.clock)  # JournalMismatch, JournalBehindBooks
-    pipeline.recover()
+    try:
+        pipeline.recover()  # RecoveryFailed on a result the books cannot take
+    except BaseException:
+        venue.close()
+        raise
     # Every other process of the installation (the open API's workers) values at these prices.
     prices = LastPricePublisher(
         LastPriceWriter(board_path(venue.journal_directory), venue.base_prices),

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-import structlog
 from cryptography.hazmat.primitives import serialization
 
 from backbone.identity.client import generate_key, key_to_pem, sign_document, signing_request
@@ -31,8 +30,9 @@ def log_buffer(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     monkeypatch.setattr(sys, "stderr", buffer)
     configure_logging(level="DEBUG", json=True)
     yield buffer
-    structlog.reset_defaults()
     logging.getLogger().handlers[:] = []
+    monkeypatch.undo()  # the suite's own logging again, to the real stderr (tests/conftest.py)
+    configure_logging(level="INFO", json=False)
 
 
 def occurs(secret: str, text: str) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from backbone import bootstrap
@@ -23,6 +24,7 @@ from backbone.brokerage.domain import Account
 from backbone.brokerage.trading import repository
 from backbone.brokerage.trading.desk import CancelRequest, ModifyRequest, PlaceRequest
 from backbone.brokerage.trading.domain import OrderRecord, OrderStatus
+from backbone.brokerage.trading.errors import RecoveryFailed
 from backbone.brokerage.trading.venue import VENUE_NAME
 from backbone.errors import BackboneError
 from backbone.exchange.messages import CommandResult
@@ -323,3 +325,34 @@ def test_a_write_lock_held_past_the_busy_timeout_between_journal_and_booking_spl
             assert agreement(container, restarted) == []
     finally:
         container.close()
+
+
+def test_a_journal_result_the_books_cannot_take_stops_the_start_naming_the_sequence_and_the_order(
+    container: Container, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    """No dead end from a state the pipeline makes itself; a state made outside it (a row edited
+    by hand) is said exactly, and starting again once it is put back books everything."""
+    buyer, seller = funded(container)
+    with trading(container, tmp_path) as opened:
+        open_market(clock, opened)
+        placed(opened, seller.id, limit(Side.SELL, 10, 71_500))
+        faults.arm(Point.BOOKING_COMMIT, locked(), times=-1)
+        pending = place(opened, buyer.id, limit(Side.BUY, 10, 71_500))
+        assert isinstance(pending, BackboneError)
+        sequence = opened.venue.last_sequence
+    order_id = pending.extensions["order_id"]
+    faults.disarm_all()
+    with container.database.transaction() as session:
+        session.execute(
+            text("UPDATE brokerage_orders SET status = 'cancelled' WHERE id = :id"), {"id": order_id}
+        )
+    with pytest.raises(RecoveryFailed) as refused:
+        bootstrap.open_trading(container, journal_directory=tmp_path / "exchange")
+    assert f"venue sequence {sequence} (PlaceOrder for order {order_id})" in refused.value.detail
+    assert "cancelled" in refused.value.detail
+    assert "backbone orders reconcile" in refused.value.detail
+    with container.database.transaction() as session:
+        session.execute(text("UPDATE brokerage_orders SET status = 'new' WHERE id = :id"), {"id": order_id})
+    with trading(container, tmp_path) as restarted:
+        assert order_of(container, order_id).status is OrderStatus.FILLED
+        assert agreement(container, restarted) == []

@@ -60,8 +60,7 @@ class BookingFailed(InvariantViolation):
         order_id = getattr(command, "order_id", None)
         about = f" for order {order_id}" if order_id is not None else ""
         super().__init__(
-            f"venue sequence {result.sequence} ({type(command).__name__}{about}) cannot be booked: "
-            f"{error}; see `backbone orders check`"
+            f"venue sequence {result.sequence} ({type(command).__name__}{about}) cannot be booked: {error}"
         )
         self.sequence = result.sequence
 
@@ -155,16 +154,7 @@ class OrderDesk:
         report: BookingReport,
     ) -> None:
         """Book the results for `orders` (every other order they name is skipped)."""
-        booker = Booker(
-            session=session,
-            ledger=self.ledger,
-            ids=self._ids,
-            clock=self._clock,
-            calendar=self._calendar,
-            fees=self._fees,
-            orders=orders,
-            results=results,
-        )
+        booker = self._booker(session, orders, results)
         for result in results:
             try:
                 booker.apply(result, report)
@@ -184,7 +174,14 @@ class OrderDesk:
         }
         if not orders:
             return
-        booker = Booker(
+        booker = self._booker(session, orders, [])
+        booker.give_back_excess(self._ids.next())
+        booker.finish()
+
+    def _booker(
+        self, session: Session, orders: dict[int, OrderRecord], results: Sequence[CommandResult]
+    ) -> Booker:
+        return Booker(
             session=session,
             ledger=self.ledger,
             ids=self._ids,
@@ -192,7 +189,5 @@ class OrderDesk:
             calendar=self._calendar,
             fees=self._fees,
             orders=orders,
-            results=[],
+            results=results,
         )
-        booker.give_back_excess(self._ids.next())
-        booker.finish()

@@ -180,6 +180,22 @@ class NotDelivered(OrderError):
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_S)}, **extensions)
 
 
+class RecoveryFailed(OrderError):
+    """At start: a result in the venue's journal the brokerage's books cannot take (they were
+    changed outside the order chain). The process does not start on a state it cannot vouch for."""
+
+    status_code = 503
+    code = "trading.recovery_failed"
+    title = "The brokerage's books cannot take the market's journal"
+
+    def __init__(self, detail: str, *, sequence: int) -> None:
+        super().__init__(
+            f"{detail}; `backbone orders check` lists every difference with the venue, "
+            "`backbone orders reconcile` repairs what the journal can",
+            sequence=sequence,
+        )
+
+
 class OrderNotProcessed(OrderError):
     """A fault while admitting this request alone (the rest of its batch went on): nothing was
     written for it."""

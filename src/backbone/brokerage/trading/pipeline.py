@@ -45,7 +45,14 @@ from sqlalchemy.orm import Session
 
 from backbone.brokerage.trading import repository
 from backbone.brokerage.trading.booking import BookingReport, order_reference
-from backbone.brokerage.trading.desk import Admission, ModifyRequest, OrderDesk, PlaceRequest, Request
+from backbone.brokerage.trading.desk import (
+    Admission,
+    BookingFailed,
+    ModifyRequest,
+    OrderDesk,
+    PlaceRequest,
+    Request,
+)
 from backbone.brokerage.trading.domain import OrderRecord, OrderStatus
 from backbone.brokerage.trading.errors import (
     NotDelivered,
@@ -53,6 +60,7 @@ from backbone.brokerage.trading.errors import (
     OrderNotProcessed,
     OrdersPaused,
     OutcomePending,
+    RecoveryFailed,
     VenueUnavailable,
 )
 from backbone.brokerage.trading.settlement import Settler
@@ -210,7 +218,10 @@ class OrderPipeline:
         the venue never got. Raises (and the process does not start) only on what it cannot
         book, naming the sequence."""
         with self._lock:
-            restored = self._restore()
+            try:
+                restored = self._restore()
+            except BookingFailed as error:
+                raise RecoveryFailed(str(error), sequence=error.sequence) from error
             return len(restored.results)
 
     # --- the thread -----------------------------------------------------------------------------
