@@ -15,6 +15,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -72,6 +74,17 @@ class Tally:
             self.statuses[(response.status_code, code)] += 1
             if code == "order.outcome_pending":
                 self.pending.append((account_id, body["order_id"]))
+
+
+@contextmanager
+def open_market(server: Server) -> Iterator[list[Trader]]:
+    """`open_the_market`, the members' connections closed after."""
+    traders = open_the_market(server)
+    try:
+        yield traders
+    finally:
+        for trader in traders:
+            trader.member.close()
 
 
 def open_the_market(server: Server) -> list[Trader]:
@@ -193,8 +206,7 @@ def test_a_write_lock_past_the_busy_timeout_between_journal_and_booking_then_a_r
     lock = {"point": "venue.execute", "action": "lock", "seconds": 14, "skip": 60}
     tally = Tally()
     readiness: Counter[int] = Counter()
-    with serving(installation, plan(lock)) as server:
-        traders = open_the_market(server)
+    with serving(installation, plan(lock)) as server, open_market(server) as traders:
         stop = threading.Event()
 
         def watch() -> None:
@@ -235,8 +247,10 @@ def test_a_kill_between_two_steps_of_the_pipeline_under_load_loses_nothing(
     installation: Installation, point: str
 ) -> None:
     tally = Tally()
-    with serving(installation, plan({"point": point, "action": "kill", "skip": 40})) as server:
-        traders = open_the_market(server)
+    with (
+        serving(installation, plan({"point": point, "action": "kill", "skip": 40})) as server,
+        open_market(server) as traders,
+    ):
         stop = threading.Event()
         assert server.process is not None
 
