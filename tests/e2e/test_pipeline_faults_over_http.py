@@ -4,7 +4,7 @@
    at the moment a batch has been journaled but not yet booked, while clients keep placing and
    cancelling. The pipeline retries, pauses orders (503 with Retry-After, `/readyz` not ready),
    resumes once the lock is gone; after a restart every order the venue accepted is booked.
-2. SIGKILL between two steps of the pipeline (before admission commits, after the engine ran but
+2. SIGKILL between two steps of the pipeline (after the engine ran but
    before the journal, between the journal and the booking, after the booking but before the
    answer): the server starts again and its books agree with the venue's journal.
 After each: `backbone orders check` and `backbone ledger check` report nothing.
@@ -242,7 +242,7 @@ def test_a_write_lock_past_the_busy_timeout_between_journal_and_booking_then_a_r
     assert_the_books_agree(installation)
 
 
-@pytest.mark.parametrize("point", ["admission.commit", "journal.write", "booking.commit", "booked"])
+@pytest.mark.parametrize("point", ["journal.write", "booking.commit", "booked"])
 def test_a_kill_between_two_steps_of_the_pipeline_under_load_loses_nothing(
     installation: Installation, point: str
 ) -> None:
