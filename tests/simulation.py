@@ -41,6 +41,7 @@ from backbone.exchange.orders import OrderType, Side, TimeInForce
 from backbone.kit import faults
 from backbone.kit.clock import SimulatedClock
 from backbone.kit.faults import Point
+from backbone.kit.logs import configure_logging
 from tests import builders
 from tests.conftest import MARKET_MORNING, _migrate, settings_for
 from tests.trading import FAST_RETRIES_MS, agreement, open_market
@@ -283,6 +284,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="steps per simulation")
     parser.add_argument("--first-seed", type=int, default=1)
     arguments = parser.parse_args()
+    configure_logging(level="CRITICAL", json=False)  # the faults' error lines would bury the figures
     console = Console()
     total = Figures()
     with tempfile.TemporaryDirectory(prefix="fault-simulation-template-") as folder:

@@ -90,7 +90,9 @@ def _as_action(action: Action | BaseException) -> Action:
         error = action
 
         def raise_it() -> None:
-            raise error
+            # The same exception each time, its traceback cleared: raising one object again and
+            # again would otherwise grow its traceback by the frames of every hit.
+            raise error.with_traceback(None)
 
         return raise_it
     return action
