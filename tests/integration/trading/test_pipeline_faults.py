@@ -22,7 +22,7 @@ from backbone import bootstrap
 from backbone.bootstrap import Container
 from backbone.brokerage.domain import Account
 from backbone.brokerage.trading import repository
-from backbone.brokerage.trading.desk import CancelRequest, ModifyRequest, PlaceRequest
+from backbone.brokerage.trading.desk import CancelRequest, ModifyRequest, PlaceRequest, Request
 from backbone.brokerage.trading.domain import OrderRecord, OrderStatus
 from backbone.brokerage.trading.errors import RecoveryFailed
 from backbone.brokerage.trading.venue import VENUE_NAME
@@ -356,3 +356,25 @@ def test_a_journal_result_the_books_cannot_take_stops_the_start_naming_the_seque
     with trading(container, tmp_path) as restarted:
         assert order_of(container, order_id).status is OrderStatus.FILLED
         assert agreement(container, restarted) == []
+
+
+def test_one_member_s_cancel_the_database_cannot_take_is_refused_alone_among_a_hundred_orders(
+    container: Container, clock: SimulatedClock, tmp_path: Path
+) -> None:
+    """An order id past the database's 64-bit integers makes admission's read fail (not a fault
+    the database will get over): the batch is halved until that request is alone."""
+    buyer, seller = funded(container)
+    with trading(container, tmp_path) as opened:
+        open_market(clock, opened)
+        valid: list[Request] = [
+            PlaceRequest(buyer.id, builders.key(), limit(Side.BUY, 1, 70_000 + 100 * (n % 10)))
+            for n in range(100)
+        ]
+        hostile = CancelRequest(seller.id, 2**63)
+        outcomes = opened.pipeline.process([*valid[:50], hostile, *valid[50:]])
+        assert sum(isinstance(outcome, OrderRecord) for outcome in outcomes) == 100
+        refused = outcomes[50]
+        assert isinstance(refused, BackboneError)
+        assert refused.code == "order.not_processed"
+        assert opened.pipeline.health().ready
+        assert agreement(container, opened) == []
