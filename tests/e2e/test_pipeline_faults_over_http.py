@@ -33,6 +33,7 @@ CLIENTS = 16
 MEMBERS = 4
 LOAD_S_MAX = 40
 MONDAY_MORNING = "2026-11-23T08:00:00+09:00"
+RESTART_MONDAY_NOON = "2026-11-23T12:00:00+09:00"
 FAULT_SERVER = ["-m", "tests.e2e.fault_server"]
 SERVER = ["-m", "backbone", "serve"]
 
@@ -188,7 +189,11 @@ def load(traders: list[Trader], tally: Tally, until: threading.Event) -> None:
 
 
 def assert_the_books_agree(installation: Installation) -> None:
-    with serving(installation, SERVER) as server:  # it starts: no dead end at start-up
+    # The restarted server's simulated clock starts past every moment the first one used: ids are
+    # time-ordered, and a clock that started again at 08:00 would hand out the first one's ids.
+    later = {**installation.environment, "BACKBONE_SIMULATED_CLOCK_START": RESTART_MONDAY_NOON}
+    restarted = Installation(installation.directory, later)
+    with serving(restarted, SERVER) as server:  # it starts: no dead end at start-up
         assert httpx.get(f"{server.url}/readyz").status_code == 200
     orders = installation.run("orders", "check", check=False)
     assert orders.returncode == 0, orders.stdout + orders.stderr
